@@ -1,0 +1,140 @@
+"""Network hyperparameters: official constructor kwargs <-> ml_collections configs <-> Flax modules.
+
+The config layout mirrors the official constructors (``Generator(z_dim, c_dim,
+w_dim, img_resolution, img_channels, mapping_kwargs, synthesis_kwargs)`` and
+``Discriminator(c_dim, img_resolution, img_channels, ..., block_kwargs,
+mapping_kwargs, epilogue_kwargs)``) with the official defaults, so an official
+``init_kwargs`` dict and a config are interchangeable, e.g.
+``--config.G.synthesis_kwargs.channel_base=16384``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from flax.core import FrozenDict
+
+from stylegan2_jax.networks.discriminator import Discriminator
+from stylegan2_jax.networks.generator import Generator
+
+MAPPING_KEYS = ('num_layers', 'embed_features', 'layer_features', 'activation', 'lr_multiplier', 'w_avg_beta')
+SYNTHESIS_KEYS = ('channel_base', 'channel_max', 'num_fp16_res', 'fp16_dtype', 'architecture', 'resample_filter',
+                  'conv_clamp', 'kernel_size', 'use_noise', 'activation', 'fp16_channels_last')
+D_TOP_KEYS = ('c_dim', 'img_resolution', 'img_channels', 'architecture', 'channel_base', 'channel_max',
+              'num_fp16_res', 'conv_clamp', 'cmap_dim', 'block_kwargs', 'mapping_kwargs', 'epilogue_kwargs',
+              'fp16_dtype')
+D_BLOCK_KEYS = ('activation', 'resample_filter', 'fp16_channels_last', 'freeze_layers')
+D_EPILOGUE_KEYS = ('mbstd_group_size', 'mbstd_num_channels', 'activation')
+G_TOP_KEYS = ('z_dim', 'c_dim', 'w_dim', 'img_resolution', 'img_channels', 'mapping_kwargs', 'synthesis_kwargs')
+
+
+def _plain(value: Any) -> Any:
+  """Config values -> hashable plain data (lists become tuples, dicts FrozenDicts)."""
+  if isinstance(value, ml_collections.ConfigDict):
+    value = value.to_dict()
+  if isinstance(value, Mapping):
+    return FrozenDict({k: _plain(v) for k, v in dict(value).items()})
+  if isinstance(value, (list, tuple)):
+    return tuple(_plain(v) for v in value)
+  return value
+
+
+def _check_keys(where: str, kwargs: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+  unknown = sorted(set(kwargs) - set(allowed))
+  if unknown:
+    raise ValueError(f'unsupported {where} argument(s) {unknown}; supported: {list(allowed)}')
+
+
+def generator_from_kwargs(kwargs: Mapping[str, Any], **overrides) -> Generator:
+  """Builds our ``Generator`` from official-style constructor kwargs (dict or ConfigDict).
+
+  ``overrides`` replace synthesis kwargs, e.g. ``num_fp16_res=0`` for float32 inference.
+  """
+  kwargs = dict(_plain(kwargs))
+  _check_keys('Generator', kwargs, G_TOP_KEYS)
+  mapping = dict(kwargs.pop('mapping_kwargs', {}) or {})
+  synthesis = dict(kwargs.pop('synthesis_kwargs', {}) or {})
+  synthesis.update(overrides)
+  _check_keys('mapping_kwargs', mapping, MAPPING_KEYS)
+  _check_keys('synthesis_kwargs', synthesis, SYNTHESIS_KEYS)
+  return Generator(mapping_kwargs=FrozenDict(mapping), synthesis_kwargs=FrozenDict(synthesis), **kwargs)
+
+
+def discriminator_from_kwargs(kwargs: Mapping[str, Any], **overrides) -> Discriminator:
+  """Builds our ``Discriminator`` from official-style constructor kwargs (dict or ConfigDict)."""
+  kwargs = dict(_plain(kwargs))
+  kwargs.update(overrides)
+  _check_keys('Discriminator', kwargs, D_TOP_KEYS)
+  _check_keys('block_kwargs', kwargs.get('block_kwargs', {}) or {}, D_BLOCK_KEYS)
+  _check_keys('epilogue_kwargs', kwargs.get('epilogue_kwargs', {}) or {}, D_EPILOGUE_KEYS)
+  _check_keys('mapping_kwargs', kwargs.get('mapping_kwargs', {}) or {}, MAPPING_KEYS)
+  for key in ('block_kwargs', 'mapping_kwargs', 'epilogue_kwargs'):
+    kwargs[key] = FrozenDict(kwargs.get(key) or {})
+  return Discriminator(**kwargs)
+
+
+def generator_config(img_resolution: int = 1024, **top) -> ml_collections.ConfigDict:
+  """Generator hyperparameters with the official defaults (config F at 1024 unless told otherwise)."""
+  cfg = ml_collections.ConfigDict(dict(
+      z_dim=512,                 # input latent (Z) dimensionality
+      c_dim=0,                   # conditioning label (C) dimensionality, 0 = unconditional
+      w_dim=512,                 # intermediate latent (W) dimensionality
+      img_resolution=img_resolution,  # output resolution, a power of two
+      img_channels=3,            # number of output color channels
+      mapping_kwargs=dict(
+          num_layers=8,          # mapping network depth
+          lr_multiplier=0.01,    # learning-rate multiplier of the mapping layers
+          w_avg_beta=0.995,      # decay of the tracked average w (for truncation)
+      ),
+      synthesis_kwargs=dict(
+          channel_base=32768,    # channels at resolution r: min(channel_base // r, channel_max)
+          channel_max=512,
+          architecture='skip',   # 'orig', 'skip' or 'resnet'
+          num_fp16_res=0,        # run the N highest resolutions in reduced precision
+          fp16_dtype='float16',  # that precision: 'float16' (official) or 'bfloat16'
+          conv_clamp=ml_collections.FieldReference(None, field_type=float),  # activation clamp, 256 with fp16
+          use_noise=True,        # per-pixel noise inputs
+      ),
+  ))
+  cfg.update(top)
+  return cfg
+
+
+def discriminator_config(img_resolution: int = 1024, **top) -> ml_collections.ConfigDict:
+  """Discriminator hyperparameters with the official defaults."""
+  cfg = ml_collections.ConfigDict(dict(
+      c_dim=0,
+      img_resolution=img_resolution,
+      img_channels=3,
+      architecture='resnet',     # 'orig', 'skip' or 'resnet'
+      channel_base=32768,
+      channel_max=512,
+      num_fp16_res=0,
+      fp16_dtype='float16',
+      conv_clamp=ml_collections.FieldReference(None, field_type=float),
+      cmap_dim=ml_collections.FieldReference(None, field_type=int),  # label embedding size, None = channels at 4x4
+      epilogue_kwargs=dict(
+          mbstd_group_size=4,    # samples per minibatch-stddev group
+          mbstd_num_channels=1,  # minibatch-stddev features, 0 = off
+      ),
+  ))
+  cfg.update(top)
+  return cfg
+
+
+def init_generator(G: Generator, key: jax.Array, batch_size: int = 1) -> dict:
+  """Initializes G's variables ('params' and 'buffers') the way the official constructor does."""
+  z = jnp.zeros((batch_size, G.z_dim), jnp.float32)
+  c = jnp.zeros((batch_size, G.c_dim), jnp.float32)
+  params_key, noise_key = jax.random.split(key)
+  return dict(G.init({'params': params_key, 'noise': noise_key}, z, c))
+
+
+def init_discriminator(D: Discriminator, key: jax.Array, batch_size: int = 1) -> dict:
+  """Initializes D's parameters the way the official constructor does."""
+  img = jnp.zeros((batch_size, D.img_channels, D.img_resolution, D.img_resolution), jnp.float32)
+  c = jnp.zeros((batch_size, D.c_dim), jnp.float32)
+  return dict(D.init({'params': key}, img, c))

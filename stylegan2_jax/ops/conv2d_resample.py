@@ -1,0 +1,89 @@
+"""2D convolution with optional FIR up/downsampling (official ``conv2d_resample``), NHWC activations.
+
+Weights keep the official ``[out, in, kh, kw]`` layout. The decomposition and the
+padding arithmetic follow the official code path by path, so that results agree
+with it to float rounding:
+
+* up == 1, down == 1: a plain correlation (torch ``conv2d``).
+* down > 1: FIR filter first, then a strided convolution (1x1 kernels: FIR
+  downsample, then the 1x1 convolution).
+* up > 1: a stride-``up`` transposed convolution using the weight as stored
+  (no spatial flip, as ``flip_weight=False`` in the official synthesis layers),
+  then the FIR filter with gain ``up**2`` (1x1 kernels: convolve, then FIR
+  upsample).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from stylegan2_jax.ops.upfirdn2d import upfirdn2d
+
+_DN = ('NHWC', 'OIHW', 'NHWC')
+
+
+def _conv(x, w, stride=1, padding=0):
+  return lax.conv_general_dilated(
+      x, w.astype(x.dtype), window_strides=(stride, stride),
+      padding=[(padding, padding), (padding, padding)], dimension_numbers=_DN)
+
+
+def _conv_transpose(x, w, stride):
+  """torch ``conv_transpose2d(x, w.transpose(0, 1), stride)`` with padding 0 (full output)."""
+  kh, kw = w.shape[2:]
+  flipped = w[:, :, ::-1, ::-1]
+  return lax.conv_general_dilated(
+      x, flipped.astype(x.dtype), window_strides=(1, 1),
+      padding=[(kh - 1, kh - 1), (kw - 1, kw - 1)], lhs_dilation=(stride, stride),
+      dimension_numbers=_DN)
+
+
+def conv2d_resample(x: jnp.ndarray, w: jnp.ndarray, f: np.ndarray | None = None,
+                    up: int = 1, down: int = 1, padding: int = 0,
+                    flip_weight: bool = True) -> jnp.ndarray:
+  """Convolves NHWC ``x`` with ``w`` [out, in, kh, kw], optionally up/downsampling with filter ``f``.
+
+  ``flip_weight=False`` means a true convolution for the up == 1 paths (the
+  official code passes ``flip_weight = (up == 1)``, so correlation in practice).
+  """
+  _, _, kh, kw = w.shape
+  if (up > 1 or down > 1) and f is None:
+    raise ValueError('up/downsampling needs a resample filter')
+  if up > 1 and down > 1:
+    raise NotImplementedError('simultaneous up- and downsampling is not used by StyleGAN2')
+  if not flip_weight and up == 1:
+    w = w[:, :, ::-1, ::-1]
+  px0 = px1 = py0 = py1 = padding
+  if f is not None:
+    fh, fw = f.shape
+  if up > 1:
+    px0 += (fw + up - 1) // 2
+    px1 += (fw - up) // 2
+    py0 += (fh + up - 1) // 2
+    py1 += (fh - up) // 2
+  if down > 1:
+    px0 += (fw - down + 1) // 2
+    px1 += (fw - down) // 2
+    py0 += (fh - down + 1) // 2
+    py1 += (fh - down) // 2
+
+  if kh == 1 and kw == 1 and down > 1:
+    x = upfirdn2d(x, f, down=down, padding=(px0, px1, py0, py1))
+    return _conv(x, w)
+  if kh == 1 and kw == 1 and up > 1:
+    x = _conv(x, w)
+    return upfirdn2d(x, f, up=up, padding=(px0, px1, py0, py1), gain=up ** 2)
+  if down > 1:
+    x = upfirdn2d(x, f, padding=(px0, px1, py0, py1))
+    return _conv(x, w, stride=down)
+  if up > 1:
+    if flip_weight:  # the official synthesis layers pass flip_weight=False: weight used as stored
+      w = w[:, :, ::-1, ::-1]
+    x = _conv_transpose(x, w, stride=up)
+    return upfirdn2d(x, f, padding=(px0 - (kw - 1), px1 - (kw - up), py0 - (kh - 1), py1 - (kh - up)),
+                     gain=up ** 2)
+  if px0 != px1 or py0 != py1 or px0 != py0 or px0 < 0:
+    raise NotImplementedError(f'asymmetric padding {(px0, px1, py0, py1)} is not supported')
+  return _conv(x, w, padding=px0)

@@ -1,0 +1,51 @@
+"""Shared test setup: float32-exact matmuls, and the reference fixtures made by the official code.
+
+Fixtures are found through ``STYLEGAN2_JAX_FIXTURES`` (default ``../shared/fixtures``
+beside the repository). Where they are absent the parity tests skip with the
+reason, unless ``STYLEGAN2_JAX_REQUIRE_FIXTURES=1`` (set by ``.ci/run``), where
+they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import jax
+import numpy as np
+import pytest
+
+jax.config.update('jax_default_matmul_precision', 'highest')
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+FIXTURES = pathlib.Path(os.environ.get('STYLEGAN2_JAX_FIXTURES', REPO.parent / 'shared' / 'fixtures')).resolve()
+REQUIRE_FIXTURES = os.environ.get('STYLEGAN2_JAX_REQUIRE_FIXTURES', '') not in ('', '0')
+
+
+def fixture_path(name: str) -> pathlib.Path:
+  """Path of a reference fixture; skips the test (or fails, in CI) if it is missing."""
+  path = FIXTURES / name
+  if not path.exists():
+    message = (f'reference fixture {path} not found: set STYLEGAN2_JAX_FIXTURES to the folder '
+               'holding the official reference fixtures')
+    if REQUIRE_FIXTURES:
+      pytest.fail(message)
+    pytest.skip(message)
+  return path
+
+
+def load_npz(name: str) -> dict:
+  """Loads a fixture .npz into a dict (state-dict entries keep their dotted names)."""
+  with np.load(fixture_path(name)) as data:
+    return {k: data[k] for k in data.files}
+
+
+def state_dict_of(data: dict) -> dict:
+  """The state-dict entries (keys with a dot) of a fixture."""
+  return {k: v for k, v in data.items() if '.' in k}
+
+
+def init_kwargs_of(data: dict) -> dict:
+  """The official constructor kwargs stored in a fixture."""
+  return json.loads(str(data['init_kwargs_json']))

@@ -1,0 +1,61 @@
+"""Discriminator parity with the official implementation on the reference fixtures.
+
+The untrained D is weakly input-sensitive (logits ~0.2, R1 gradients ~1e-3), so
+logits, intermediates and gradients are compared relative to their magnitude
+(1e-3 of the largest reference value), as the fixtures README prescribes.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import init_kwargs_of, load_npz, state_dict_of
+
+from stylegan2_jax.interop.state_dict import from_state_dict
+from stylegan2_jax.networks.config import discriminator_from_kwargs, init_discriminator
+
+CASES = ['d_res32_resnet.npz', 'd_res32_cond.npz']
+
+
+def assert_close_relative(actual, expected, rel=1e-3, err_msg=''):
+  actual, expected = np.asarray(actual), np.asarray(expected)
+  assert actual.shape == expected.shape, (actual.shape, expected.shape, err_msg)
+  bound = rel * np.abs(expected).max()
+  err = np.abs(actual - expected).max()
+  assert err <= bound, f'{err_msg}: max |diff| {err:.3g} > {bound:.3g}'
+
+
+@pytest.fixture(scope='module', params=CASES)
+def case(request):
+  data = load_npz(request.param)
+  D = discriminator_from_kwargs(init_kwargs_of(data))
+  template = jax.eval_shape(lambda: init_discriminator(D, jax.random.PRNGKey(0)))
+  return data, D, from_state_dict(state_dict_of(data), template)
+
+
+def test_logits(case):
+  data, D, v = case
+  assert_close_relative(D.apply(v, data['img'], data['c']), data['logits'], err_msg='logits')
+
+
+def test_r1_gradients(case):
+  data, D, v = case
+  grads = jax.grad(lambda img: D.apply(v, img, data['c']).sum())(jnp.asarray(data['img']))
+  assert_close_relative(grads, data['r1_grads'], err_msg='r1_grads')
+  penalty = jnp.sum(jnp.square(grads), axis=(1, 2, 3))
+  assert_close_relative(penalty, data['r1_penalty'], err_msg='r1_penalty')
+
+
+def test_intermediates(case):
+  data, D, v = case
+  _, state = D.apply(v, data['img'], data['c'], capture_intermediates=True, mutable=['intermediates'])
+  inter = state['intermediates']
+  nchw = lambda a: np.transpose(np.asarray(a), (0, 3, 1, 2))[:2]
+  for res in (32, 16, 8):
+    assert_close_relative(nchw(inter[f'b{res}']['__call__'][0][0]), data[f'interm_b{res}_x'], err_msg=f'b{res}')
+  assert_close_relative(nchw(inter['b4']['mbstd'][0]), data['interm_b4_mbstd'], err_msg='b4.mbstd')
+  assert_close_relative(nchw(inter['b4']['conv']['__call__'][0]), data['interm_b4_conv'], err_msg='b4.conv')
+  assert_close_relative(inter['b4']['fc']['__call__'][0][:2], data['interm_b4_fc'], err_msg='b4.fc')
+  assert_close_relative(inter['b4']['out']['__call__'][0][:2], data['interm_b4_out'], err_msg='b4.out')
+  if 'interm_mapping' in data:
+    assert_close_relative(inter['mapping']['__call__'][0][:2], data['interm_mapping'], err_msg='mapping')
