@@ -42,6 +42,16 @@ def check_resolution(img_resolution: int) -> int:
   return log2
 
 
+def noise_layers(img_resolution: int, use_noise: bool = True) -> list[tuple[str, int]]:
+  """(name, resolution) of the synthesis layers that take noise, in forward order (the official draw order)."""
+  if not use_noise:
+    return []
+  layers = [('b4.conv1', 4)]
+  for log2 in range(3, check_resolution(img_resolution) + 1):
+    layers += [(f'b{2 ** log2}.conv0', 2 ** log2), (f'b{2 ** log2}.conv1', 2 ** log2)]
+  return layers
+
+
 class MappingNetwork(nn.Module):
   """Maps (z, c) to intermediate latents w, tracks their average ``w_avg`` and applies truncation."""
   z_dim: int                       # input latent dimensionality, 0 = none
@@ -224,13 +234,7 @@ class SynthesisNetwork(nn.Module):
 
   def noise_layer_names(self) -> list[str]:
     """Names of the layers that take noise, in forward order (``b4.conv1``, ``b8.conv0``, ...)."""
-    if not self.use_noise:
-      return []
-    names = []
-    for spec in self.block_specs():
-      r = spec['resolution']
-      names += [f'b{r}.conv1'] if spec['in_channels'] == 0 else [f'b{r}.conv0', f'b{r}.conv1']
-    return names
+    return [name for name, _ in noise_layers(self.img_resolution, self.use_noise)]
 
 
 class Generator(nn.Module):

@@ -1,0 +1,46 @@
+"""The ``stylegan2-jax`` command: one subcommand per tool."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from stylegan2_jax import __version__
+
+
+def _add_generate(sub) -> None:
+  p = sub.add_parser('generate', help='generate images from seeds (as the official generate.py)')
+  p.add_argument('--network', required=True, help='official network pickle (.pkl)')
+  p.add_argument('--seeds', required=True, help='seeds, e.g. 0-7,42')
+  p.add_argument('--trunc', type=float, default=1.0, help='truncation psi (default 1: none)')
+  p.add_argument('--trunc-cutoff', type=int, default=None, help='truncate only the first N ws (default: all)')
+  p.add_argument('--noise-mode', choices=['const', 'random', 'none'], default='const', help='noise mode')
+  p.add_argument('--class', dest='class_idx', type=int, default=None, help='class label (conditional networks)')
+  p.add_argument('--outdir', required=True, help='where to write seedNNNN.png')
+  p.add_argument('--batch-size', type=int, default=8, help='images per step, spread over all devices')
+
+  def run(args) -> None:
+    from stylegan2_jax.generate import generate_to_dir, parse_seeds
+    paths = generate_to_dir(args.network, parse_seeds(args.seeds), args.outdir, args.trunc, args.trunc_cutoff,
+                            args.noise_mode, args.class_idx, args.batch_size)
+    print(f'wrote {len(paths)} images to {args.outdir}')
+  p.set_defaults(run=run)
+
+
+def main(argv=None) -> int:
+  """Entry point of the ``stylegan2-jax`` console script."""
+  parser = argparse.ArgumentParser(prog='stylegan2-jax', description='StyleGAN2 in JAX/Flax')
+  parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
+  sub = parser.add_subparsers(dest='command', required=True)
+  _add_generate(sub)
+  args = parser.parse_args(argv)
+  try:
+    args.run(args)
+  except (ValueError, FileNotFoundError, NotImplementedError) as e:
+    print(f'stylegan2-jax {args.command}: error: {e}', file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

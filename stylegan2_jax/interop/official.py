@@ -1,0 +1,86 @@
+"""Official StyleGAN2 network pickles (stylegan2-ada-pytorch, stylegan3) -> our modules and variables.
+
+The pickle is read by ``official_pickle`` (no code from the file is executed,
+no torch needed); the constructor kwargs build our Flax module and the
+state dict goes through ``state_dict.from_state_dict``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import jax
+
+from stylegan2_jax.interop.official_pickle import OfficialModule, load_official_pickle
+from stylegan2_jax.interop.state_dict import from_state_dict
+from stylegan2_jax.networks.config import (discriminator_from_kwargs, generator_from_kwargs, init_discriminator,
+                                           init_generator)
+
+NETWORK_KEYS = ('G', 'D', 'G_ema')
+
+
+class UnsupportedNetworkError(ValueError):
+  """The pickle holds a network this project does not implement (e.g. StyleGAN3's alias-free G)."""
+
+
+@dataclasses.dataclass
+class LoadedNetwork:
+  """One network from a pickle: our module, its variables and the official constructor kwargs."""
+  module: Any
+  variables: dict
+  init_kwargs: dict
+  class_name: str
+
+
+def _check_supported(name: str, net: OfficialModule) -> None:
+  classes = set(net.module_classes.values())
+  if 'SynthesisInput' in classes or (net.class_name == 'Generator' and 'synthesis.b4' not in net.module_classes):
+    raise UnsupportedNetworkError(
+        f'{name} is a StyleGAN3 (alias-free) generator, which this project does not implement; it reads '
+        'StyleGAN2 networks (stylegan2-ada-pytorch pickles and stylegan3 pickles trained with --cfg=stylegan2)')
+  if net.class_name not in ('Generator', 'Discriminator'):
+    raise UnsupportedNetworkError(f'{name} is a {net.class_name}, not a StyleGAN2 Generator or Discriminator')
+
+
+def convert_official_module(name: str, net: OfficialModule, force_fp32: bool = True) -> LoadedNetwork:
+  """Builds our module and variables for one official network.
+
+  ``force_fp32`` runs every layer in float32 (``num_fp16_res=0``), as the
+  official code does on CPU and as parity needs; the recorded ``init_kwargs``
+  keep the original setting.
+  """
+  _check_supported(name, net)
+  overrides = dict(num_fp16_res=0) if force_fp32 else {}
+  resample_filter = (1, 3, 3, 1)
+  if net.class_name == 'Generator':
+    module = generator_from_kwargs(net.init_kwargs, **overrides)
+    resample_filter = module.synthesis_kwargs.get('resample_filter', resample_filter)
+    template = jax.eval_shape(lambda: init_generator(module, jax.random.PRNGKey(0)))
+  else:
+    module = discriminator_from_kwargs(net.init_kwargs, **overrides)
+    resample_filter = module.block_kwargs.get('resample_filter', resample_filter)
+    template = jax.eval_shape(lambda: init_discriminator(module, jax.random.PRNGKey(0)))
+  variables = from_state_dict(net.state_dict, template, resample_filter=resample_filter, prefix='')
+  return LoadedNetwork(module=module, variables=variables, init_kwargs=net.init_kwargs, class_name=net.class_name)
+
+
+def load_official_networks(path: str | os.PathLike, keys=NETWORK_KEYS, force_fp32: bool = True) -> dict[str, LoadedNetwork]:
+  """Loads the networks ``keys`` present in an official pickle (``G``, ``D``, ``G_ema``)."""
+  data = load_official_pickle(path)
+  if not isinstance(data, dict):
+    raise UnsupportedNetworkError(f'{path}: expected a pickled dict with G/D/G_ema, found {type(data).__name__}')
+  found = {k: data[k] for k in keys if isinstance(data.get(k), OfficialModule)}
+  if not found:
+    raise UnsupportedNetworkError(f'{path}: no networks {list(keys)} in this pickle (keys: {sorted(data)})')
+  return {k: convert_official_module(k, v, force_fp32) for k, v in found.items()}
+
+
+def load_official_generator(path: str | os.PathLike, force_fp32: bool = True) -> LoadedNetwork:
+  """The generator to sample from: ``G_ema`` (the official tools' choice), else ``G``."""
+  data = load_official_pickle(path)
+  for key in ('G_ema', 'G'):
+    if isinstance(data, dict) and isinstance(data.get(key), OfficialModule):
+      return convert_official_module(key, data[key], force_fp32)
+  raise UnsupportedNetworkError(f'{path}: no generator (G_ema or G) in this pickle')

@@ -1,0 +1,66 @@
+"""The fast JAX ops against slow numpy references that follow the official generic path."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from stylegan2_jax.ops.bias_act import bias_act
+from stylegan2_jax.ops.conv2d_resample import conv2d_resample
+from stylegan2_jax.ops.reference import bias_act_ref, conv2d_resample_ref, upfirdn2d_ref
+from stylegan2_jax.ops.upfirdn2d import downsample2d, setup_filter, upfirdn2d, upsample2d
+
+F = setup_filter([1, 3, 3, 1])
+nhwc = lambda a: jnp.asarray(np.transpose(a, (0, 2, 3, 1)), jnp.float32)
+nchw = lambda a: np.transpose(np.asarray(a), (0, 3, 1, 2))
+
+
+def test_setup_filter_is_official_constant():
+  expected = np.outer([1, 3, 3, 1], [1, 3, 3, 1]) / 64.0
+  np.testing.assert_array_equal(F, expected.astype(np.float32))
+
+
+@pytest.mark.parametrize('up,down,padding,gain', [
+    (1, 1, (0, 0, 0, 0), 1), (2, 1, (2, 1, 2, 1), 4), (1, 2, (1, 1, 1, 1), 1),
+    (1, 1, (2, 2, 2, 2), 1), (2, 1, (-1, 2, 0, -1), 4), (1, 2, (1, 0, 2, 1), 3.0), (3, 1, (1, 1, 1, 1), 9)])
+@pytest.mark.parametrize('f', [F, np.arange(6, dtype=np.float32).reshape(2, 3) / 10], ids=['fir', 'nonseparable'])
+def test_upfirdn2d_matches_reference(up, down, padding, gain, f):
+  x = np.random.RandomState(0).randn(2, 3, 8, 7).astype(np.float32)
+  out = upfirdn2d(nhwc(x), f, up=up, down=down, padding=padding, gain=gain)
+  np.testing.assert_allclose(nchw(out), upfirdn2d_ref(x, f, up, down, padding, gain=gain), atol=1e-5, rtol=1e-5)
+
+
+def test_up_and_down_sample_shapes_and_dc_gain():
+  x = jnp.ones((1, 8, 8, 2))
+  up = upsample2d(x, F)
+  down = downsample2d(x, F)
+  assert up.shape == (1, 16, 16, 2) and down.shape == (1, 4, 4, 2)
+  np.testing.assert_allclose(up[:, 2:-2, 2:-2], 1.0, rtol=1e-6)  # interior of a constant stays constant
+  np.testing.assert_allclose(down[:, 1:-1, 1:-1], 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize('k', [1, 3])
+@pytest.mark.parametrize('up,down', [(1, 1), (2, 1), (1, 2)])
+@pytest.mark.parametrize('flip_weight', [True, False])
+def test_conv2d_resample_matches_generic_reference(k, up, down, flip_weight):
+  rng = np.random.RandomState(1)
+  x = rng.randn(2, 4, 8, 8).astype(np.float32)
+  w = rng.randn(5, 4, k, k).astype(np.float32)
+  out = conv2d_resample(nhwc(x), jnp.asarray(w), f=F, up=up, down=down, padding=k // 2, flip_weight=flip_weight)
+  ref = conv2d_resample_ref(x, w, f=F, up=up, down=down, padding=k // 2, flip_weight=flip_weight)
+  assert nchw(out).shape == ref.shape
+  np.testing.assert_allclose(nchw(out), ref, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize('act,gain,clamp', [('linear', None, None), ('lrelu', None, None), ('lrelu', 0.7, 0.5)])
+def test_bias_act_matches_reference(act, gain, clamp):
+  rng = np.random.RandomState(2)
+  x = rng.randn(3, 4, 4, 5).astype(np.float32)
+  b = rng.randn(5).astype(np.float32)
+  out = bias_act(jnp.asarray(x), jnp.asarray(b), act=act, gain=gain, clamp=clamp)
+  ref = bias_act_ref(np.transpose(x, (0, 3, 1, 2)), b, act, gain, clamp)
+  np.testing.assert_allclose(nchw(out), ref, atol=1e-6, rtol=1e-6)
+
+
+def test_bias_act_rejects_unknown_activation():
+  with pytest.raises(ValueError, match='unknown activation'):
+    bias_act(jnp.zeros((1, 2)), act='gelu_typo')
