@@ -34,9 +34,10 @@ def main(argv=None) -> int:
   sub = parser.add_subparsers(dest='command', required=True)
   _add_generate(sub)
   args = parser.parse_args(argv)
+  from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError
   try:
     args.run(args)
-  except (ValueError, FileNotFoundError, NotImplementedError) as e:
+  except (ValueError, FileNotFoundError, NotImplementedError, UnsafePickleError, UnsupportedPickleError) as e:
     print(f'stylegan2-jax {args.command}: error: {e}', file=sys.stderr)
     return 2
   return 0

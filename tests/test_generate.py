@@ -69,3 +69,20 @@ def test_cli_errors_are_clear(tmp_path, capsys):
   assert cli.main(['generate', '--network', str(tmp_path / 'nope.pkl'), '--seeds', '0',
                    '--outdir', str(tmp_path)]) == 2
   assert 'does not exist' in capsys.readouterr().err
+
+
+def test_cli_refuses_a_malicious_pickle(tmp_path, capsys):
+  marker = tmp_path / 'pwned'
+
+  class Evil:
+    def __reduce__(self):
+      import os
+      return (os.system, (f'touch {marker}',))
+
+  import pickle
+  bad = tmp_path / 'evil.pkl'
+  bad.write_bytes(pickle.dumps({'G_ema': Evil()}))
+  assert cli.main(['generate', '--network', str(bad), '--seeds', '0', '--outdir', str(tmp_path / 'out')]) == 2
+  err = capsys.readouterr().err
+  assert 'system' in err and 'nothing from the file was executed' in err
+  assert not marker.exists()

@@ -223,7 +223,8 @@ _ALLOWED = {key: _Global('.'.join(key), fn) for key, fn in {
         _array_from_bytes(buf, dtype, shape, order)) for core in ('core', '_core')},
 }.items()}
 _ALLOWED.update({(mod, name): _Global(f'{mod}.{name}', value=spec) for name, spec in _STORAGE_DTYPES.items()
-                 for mod in ('torch', 'torch.cuda', 'torch.storage')})
+                 for mod in ('torch', 'torch.cuda')})
+_ALLOWED[('torch.storage', 'UntypedStorage')] = _Global('torch.storage.UntypedStorage', value='u1')
 _ALLOWED[('numpy', 'dtype')] = _DType            # classes: numpy writes dtypes as REDUCE + BUILD,
 _ALLOWED[('dnnlib.util', 'EasyDict')] = _EasyDict  # and EasyDicts as NEWOBJ + SETITEMS
 
