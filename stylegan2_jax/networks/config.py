@@ -51,12 +51,20 @@ def _check_keys(where: str, kwargs: Mapping[str, Any], allowed: tuple[str, ...])
 def generator_from_kwargs(kwargs: Mapping[str, Any], **overrides) -> Generator:
   """Builds our ``Generator`` from official-style constructor kwargs (dict or ConfigDict).
 
-  ``overrides`` replace synthesis kwargs, e.g. ``num_fp16_res=0`` for float32 inference.
+  Accepts both layouts NVIDIA used: stylegan2-ada-pytorch nests the synthesis
+  arguments in ``synthesis_kwargs``; stylegan3's ``networks_stylegan2`` takes them
+  flat at the top level (where ``num_fp16_res`` defaults to 4). ``overrides``
+  replace synthesis kwargs, e.g. ``num_fp16_res=0`` for float32 inference.
   """
   kwargs = dict(_plain(kwargs))
+  synthesis = dict(kwargs.pop('synthesis_kwargs', {}) or {})
+  flat = {k: kwargs.pop(k) for k in list(kwargs) if k in SYNTHESIS_KEYS + ('fused_modconv_default',)}
+  if flat:
+    synthesis = {'num_fp16_res': 4, **flat, **synthesis}
+  # fused vs. non-fused modulated convolution is a PyTorch speed choice; the numbers are the same.
+  synthesis.pop('fused_modconv_default', None)
   _check_keys('Generator', kwargs, G_TOP_KEYS)
   mapping = dict(kwargs.pop('mapping_kwargs', {}) or {})
-  synthesis = dict(kwargs.pop('synthesis_kwargs', {}) or {})
   synthesis.update(overrides)
   _check_keys('mapping_kwargs', mapping, MAPPING_KEYS)
   _check_keys('synthesis_kwargs', synthesis, SYNTHESIS_KEYS)

@@ -76,3 +76,15 @@ def test_unknown_constructor_kwargs_are_refused():
                 synthesis_kwargs=dict(channel_base=2048, channel_max=128, magic=1))
   with pytest.raises(ValueError, match=r"unsupported synthesis_kwargs argument\(s\) \['magic'\]"):
     convert_official_module('G', _official('Generator', state_dict_of(ref), kwargs))
+
+
+def test_stylegan3_repo_layout_of_stylegan2_kwargs():
+  """stylegan3's networks_stylegan2.Generator takes the synthesis kwargs flat, plus fused_modconv_default."""
+  ref = load_npz('g_res32_skip.npz')
+  kwargs = dict(z_dim=64, w_dim=64, c_dim=0, img_resolution=32, img_channels=3, mapping_kwargs=dict(num_layers=8),
+                channel_base=2048, channel_max=128, num_fp16_res=4, conv_clamp=None,
+                fused_modconv_default='inference_only')
+  net = convert_official_module('G_ema', _official('Generator', state_dict_of(ref), kwargs))
+  assert net.module.synthesis_kwargs['channel_base'] == 2048 and net.module.synthesis_kwargs['num_fp16_res'] == 0
+  img = net.module.apply(net.variables, ref['ws'], 'const', method=net.module.synthesize)
+  np.testing.assert_allclose(img, ref['img_const'], **TOL)
