@@ -86,3 +86,20 @@ def test_cli_refuses_a_malicious_pickle(tmp_path, capsys):
   err = capsys.readouterr().err
   assert 'system' in err and 'nothing from the file was executed' in err
   assert not marker.exists()
+
+
+def test_generate_sharded_over_8_devices_matches_official_pngs(tmp_path):
+  """The batch is split over 8 (forced host) devices; the PNGs stay the official ones."""
+  import os
+  import subprocess
+  import sys
+  ref_dir = fixture_path('generate_res32')
+  pkl = fixture_path('network-snapshot-res32-nosrc.pkl')
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8', JAX_PLATFORMS='cpu')
+  code = ('import jax, sys; from stylegan2_jax import cli; assert jax.device_count() == 8; '
+          'sys.exit(cli.main(sys.argv[1:]))')
+  subprocess.run([sys.executable, '-c', code, 'generate', '--network', str(pkl), '--seeds', '0-3,42',
+                  '--trunc', '0.7', '--outdir', str(tmp_path), '--batch-size', '8'], env=env, check=True)
+  for ref in sorted(ref_dir.glob('seed*.png')):
+    ours = np.asarray(PIL.Image.open(tmp_path / ref.name)).astype(int)
+    assert np.abs(ours - np.asarray(PIL.Image.open(ref)).astype(int)).max() <= 1, ref.name

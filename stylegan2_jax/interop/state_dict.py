@@ -39,9 +39,36 @@ def flatten_variables(variables: Mapping[str, Any]) -> dict[str, tuple[str, Any]
   return flat
 
 
-def to_state_dict(variables: Mapping[str, Any]) -> dict[str, np.ndarray]:
-  """Our variables -> official-name numpy arrays (parameters and stored buffers, no derived buffers)."""
-  return {name: np.asarray(jax.device_get(leaf)) for name, (_, leaf) in flatten_variables(variables).items()}
+def _filter_owners(names) -> list[str]:
+  """Modules that hold a ``resample_filter`` buffer in the official networks.
+
+  Every SynthesisLayer and Conv2dLayer (``conv0``, ``conv1``, ``conv``, ``skip``,
+  ``fromrgb``) and every synthesis/discriminator block, but not ToRGB layers,
+  dense layers or the discriminator epilogue (``b4`` of D) itself.
+  """
+  owners = set()
+  for name in names:
+    parts = name.split('.')[:-1]
+    if parts and parts[-1] in ('conv0', 'conv1', 'conv', 'skip', 'fromrgb'):
+      owners.add('.'.join(parts))
+      block = parts[:-1]
+      if block and (block[0] == 'synthesis' or block[-1] != 'b4'):
+        owners.add('.'.join(block))
+  return sorted(owners)
+
+
+def to_state_dict(variables: Mapping[str, Any], with_derived: bool = False,
+                  resample_filter=(1, 3, 3, 1)) -> dict[str, np.ndarray]:
+  """Our variables -> official-name numpy arrays.
+
+  With ``with_derived`` the constant ``resample_filter`` buffers are added where
+  the official modules register them, giving the complete official state dict.
+  """
+  out = {name: np.asarray(jax.device_get(leaf)) for name, (_, leaf) in flatten_variables(variables).items()}
+  if with_derived:
+    for owner in _filter_owners(list(out)):
+      out[f'{owner}.resample_filter'] = setup_filter(resample_filter)
+  return out
 
 
 def from_state_dict(state_dict: Mapping[str, np.ndarray], template: Mapping[str, Any],

@@ -26,6 +26,16 @@ def test_g_ema_is_the_reference_generator(networks):
   np.testing.assert_allclose(img, ref['img_const'], **TOL)
 
 
+@pytest.mark.parametrize('name,fixture', [('G_ema', 'g_res32_skip.npz'), ('D', 'd_res32_resnet.npz')])
+def test_complete_official_state_dict_round_trip(networks, name, fixture):
+  """With the derived FIR buffers, our state dict is the official one: same keys, same values."""
+  ref = state_dict_of(load_npz(fixture))
+  ours = to_state_dict(networks[name].variables, with_derived=True)
+  assert sorted(ours) == sorted(ref)
+  for key, value in ref.items():
+    np.testing.assert_array_equal(ours[key], value, err_msg=key)
+
+
 def test_g_is_not_g_ema(networks):
   ref = load_npz('g_res32_skip.npz')
   net = networks['G']
