@@ -49,3 +49,21 @@ def state_dict_of(data: dict) -> dict:
 def init_kwargs_of(data: dict) -> dict:
   """The official constructor kwargs stored in a fixture."""
   return json.loads(str(data['init_kwargs_json']))
+
+
+OFFICIAL_CASES = REPO / 'tests' / 'data' / 'official_cases'
+
+
+def load_case(spec: str) -> dict:
+  """A reference case: ``'fixtures:NAME'`` from the shared fixtures, ``'repo:NAME'`` from tests/data/official_cases."""
+  where, name = spec.split(':', 1)
+  if where == 'fixtures':
+    return load_npz(name)
+  with np.load(OFFICIAL_CASES / name) as data:
+    return {k: data[k] for k in data.files}
+
+
+def case_resolutions(data: dict, prefix: str) -> list[int]:
+  """Resolutions of the per-block intermediates ``{prefix}b{res}_x`` present in a case, highest first."""
+  keys = [k[len(prefix):] for k in data if k.startswith(prefix + 'b') and k.endswith('_x')]
+  return sorted((int(k[1:-2]) for k in keys), reverse=True)

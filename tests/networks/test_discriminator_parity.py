@@ -1,20 +1,25 @@
-"""Discriminator parity with the official implementation on the reference fixtures.
+"""Discriminator parity with the official implementation.
 
-The untrained D is weakly input-sensitive (logits ~0.2, R1 gradients ~1e-3), so
-logits, intermediates and gradients are compared relative to their magnitude
-(1e-3 of the largest reference value), as the fixtures README prescribes.
+Cases: the shared reference fixtures (resnet, unconditional and conditional) and
+the small in-repo cases of ``tests/data/official_cases`` (skip and orig
+discriminators, grayscale, minibatch-std group sizes 2 / whole batch / off, two
+mbstd features, a custom cmap_dim). The untrained D is weakly input-sensitive
+(logits ~0.2, R1 gradients ~1e-3), so logits, intermediates and gradients are
+compared relative to their magnitude (1e-3 of the largest reference value), as the
+fixtures README prescribes.
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import init_kwargs_of, load_npz, state_dict_of
+from conftest import case_resolutions, init_kwargs_of, load_case, state_dict_of
 
 from stylegan2_jax.interop.state_dict import from_state_dict
 from stylegan2_jax.networks.config import discriminator_from_kwargs, init_discriminator
 
-CASES = ['d_res32_resnet.npz', 'd_res32_cond.npz']
+CASES = ['fixtures:d_res32_resnet.npz', 'fixtures:d_res32_cond.npz', 'repo:d_res16_skip_small.npz',
+         'repo:d_res16_orig_cond_small.npz', 'repo:d_res8_resnet_gray_small.npz', 'repo:d_res8_resnet_nombstd_small.npz']
 
 
 def assert_close_relative(actual, expected, rel=1e-3, err_msg=''):
@@ -27,7 +32,7 @@ def assert_close_relative(actual, expected, rel=1e-3, err_msg=''):
 
 @pytest.fixture(scope='module', params=CASES)
 def case(request):
-  data = load_npz(request.param)
+  data = load_case(request.param)
   D = discriminator_from_kwargs(init_kwargs_of(data))
   template = jax.eval_shape(lambda: init_discriminator(D, jax.random.PRNGKey(0)))
   return data, D, from_state_dict(state_dict_of(data), template)
@@ -51,11 +56,16 @@ def test_intermediates(case):
   _, state = D.apply(v, data['img'], data['c'], capture_intermediates=True, mutable=['intermediates'])
   inter = state['intermediates']
   nchw = lambda a: np.transpose(np.asarray(a), (0, 3, 1, 2))[:2]
-  for res in (32, 16, 8):
+  resolutions = case_resolutions(data, 'interm_')
+  assert resolutions == [2 ** i for i in range(D.img_resolution.bit_length() - 1, 2, -1)]
+  for res in resolutions:
     assert_close_relative(nchw(inter[f'b{res}']['__call__'][0][0]), data[f'interm_b{res}_x'], err_msg=f'b{res}')
-  assert_close_relative(nchw(inter['b4']['mbstd'][0]), data['interm_b4_mbstd'], err_msg='b4.mbstd')
+  assert ('interm_b4_mbstd' in data) == ('mbstd' in inter['b4'])
+  if 'mbstd' in inter['b4']:
+    assert_close_relative(nchw(inter['b4']['mbstd'][0]), data['interm_b4_mbstd'], err_msg='b4.mbstd')
   assert_close_relative(nchw(inter['b4']['conv']['__call__'][0]), data['interm_b4_conv'], err_msg='b4.conv')
   assert_close_relative(inter['b4']['fc']['__call__'][0][:2], data['interm_b4_fc'], err_msg='b4.fc')
   assert_close_relative(inter['b4']['out']['__call__'][0][:2], data['interm_b4_out'], err_msg='b4.out')
-  if 'interm_mapping' in data:
+  assert ('interm_mapping' in data) == (D.c_dim > 0)
+  if D.c_dim > 0:
     assert_close_relative(inter['mapping']['__call__'][0][:2], data['interm_mapping'], err_msg='mapping')
