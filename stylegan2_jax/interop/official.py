@@ -66,7 +66,8 @@ def convert_official_module(name: str, net: OfficialModule, force_fp32: bool = T
   return LoadedNetwork(module=module, variables=variables, init_kwargs=net.init_kwargs, class_name=net.class_name)
 
 
-def load_official_networks(path: str | os.PathLike, keys=NETWORK_KEYS, force_fp32: bool = True) -> dict[str, LoadedNetwork]:
+def load_official_networks(path: str | os.PathLike, keys=NETWORK_KEYS,
+                           force_fp32: bool = True) -> dict[str, LoadedNetwork]:
   """Loads the networks ``keys`` present in an official pickle (``G``, ``D``, ``G_ema``)."""
   data = load_official_pickle(path)
   if not isinstance(data, dict):

@@ -16,9 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax.core import FrozenDict
 
-from stylegan2_jax.networks.layers import (FullyConnectedLayer, SynthesisLayer, ToRGBLayer,
+from stylegan2_jax.networks.layers import (Conv2dLayer, FullyConnectedLayer, SynthesisLayer, ToRGBLayer,
                                            normalize_2nd_moment)
-from stylegan2_jax.networks.layers import Conv2dLayer
 from stylegan2_jax.ops.upfirdn2d import setup_filter, upsample2d
 
 ARCHITECTURES = ('orig', 'skip', 'resnet')
@@ -142,14 +141,12 @@ class SynthesisBlock(nn.Module):
                  resample_filter=self.resample_filter, conv_clamp=self.conv_clamp, dtype=self.dtype)
     noise_inputs = noise_inputs or {}
     prefix = f'b{self.resolution}'
-    w_idx = 0
     if self.in_channels == 0:
       const = self.param('const', nn.initializers.normal(1.0), (self.out_channels, self.resolution, self.resolution))
       x = jnp.broadcast_to(jnp.transpose(const, (1, 2, 0))[None], (ws.shape[0],) + const.shape[1:] + const.shape[:1])
       x = x.astype(self.dtype)
       x = SynthesisLayer(self.out_channels, self.out_channels, name='conv1', **layer)(
           x, ws[:, 0], noise_mode, noise_inputs.get(f'{prefix}.conv1'))
-      w_idx = 1
     else:
       x = x.astype(self.dtype)
       conv0 = SynthesisLayer(self.in_channels, self.out_channels, up=2, name='conv0', **layer)
@@ -163,12 +160,11 @@ class SynthesisBlock(nn.Module):
       else:
         x = conv0(x, ws[:, 0], noise_mode, noise_inputs.get(f'{prefix}.conv0'))
         x = conv1(x, ws[:, 1], noise_mode, noise_inputs.get(f'{prefix}.conv1'))
-      w_idx = 2
     if img is not None:
       img = upsample2d(img, setup_filter(self.resample_filter))
     if self.num_torgb:
       y = ToRGBLayer(self.out_channels, self.img_channels, w_dim=self.w_dim, conv_clamp=self.conv_clamp,
-                     dtype=self.dtype, name='torgb')(x, ws[:, w_idx])
+                     dtype=self.dtype, name='torgb')(x, ws[:, self.num_conv])  # shares the next block's first w
       y = y.astype(jnp.float32)
       img = y if img is None else img + y
     return x, img
@@ -238,7 +234,7 @@ class SynthesisNetwork(nn.Module):
 
 
 class Generator(nn.Module):
-  """The StyleGAN2 generator, ``Generator(z_dim, c_dim, w_dim, img_resolution, img_channels, mapping_kwargs, synthesis_kwargs)``."""
+  """The StyleGAN2 generator, constructor arguments as the official ``Generator``."""
   z_dim: int
   c_dim: int
   w_dim: int

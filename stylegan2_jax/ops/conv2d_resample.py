@@ -40,6 +40,23 @@ def _conv_transpose(x, w, stride):
       dimension_numbers=_DN)
 
 
+def resample_padding(filter_shape: tuple[int, int], up: int, down: int, padding: int) -> tuple[int, int, int, int]:
+  """(x0, x1, y0, y1) padding of the official conv2d_resample: ``padding`` plus what up/down-sampling needs."""
+  fh, fw = filter_shape
+  px0 = px1 = py0 = py1 = padding
+  if up > 1:
+    px0 += (fw + up - 1) // 2
+    px1 += (fw - up) // 2
+    py0 += (fh + up - 1) // 2
+    py1 += (fh - up) // 2
+  if down > 1:
+    px0 += (fw - down + 1) // 2
+    px1 += (fw - down) // 2
+    py0 += (fh - down + 1) // 2
+    py1 += (fh - down) // 2
+  return px0, px1, py0, py1
+
+
 def conv2d_resample(x: jnp.ndarray, w: jnp.ndarray, f: np.ndarray | None = None,
                     up: int = 1, down: int = 1, padding: int = 0,
                     flip_weight: bool = True) -> jnp.ndarray:
@@ -55,19 +72,7 @@ def conv2d_resample(x: jnp.ndarray, w: jnp.ndarray, f: np.ndarray | None = None,
     raise NotImplementedError('simultaneous up- and downsampling is not used by StyleGAN2')
   if not flip_weight and up == 1:
     w = w[:, :, ::-1, ::-1]
-  px0 = px1 = py0 = py1 = padding
-  if f is not None:
-    fh, fw = f.shape
-  if up > 1:
-    px0 += (fw + up - 1) // 2
-    px1 += (fw - up) // 2
-    py0 += (fh + up - 1) // 2
-    py1 += (fh - up) // 2
-  if down > 1:
-    px0 += (fw - down + 1) // 2
-    px1 += (fw - down) // 2
-    py0 += (fh - down + 1) // 2
-    py1 += (fh - down) // 2
+  px0, px1, py0, py1 = resample_padding(f.shape if f is not None else (1, 1), up, down, padding)
 
   if kh == 1 and kw == 1 and down > 1:
     x = upfirdn2d(x, f, down=down, padding=(px0, px1, py0, py1))

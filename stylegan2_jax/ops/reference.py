@@ -2,12 +2,15 @@
 
 These follow the official *generic* reference path (zero-insert, pad, dense
 correlation, subsample), not the fast decompositions in ``conv2d_resample.py``,
-so agreement between the two is a real check.
+so agreement between the two is a real check. Both use the official padding
+arithmetic (``resample_padding``), which the fixture parity tests check.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from stylegan2_jax.ops.conv2d_resample import resample_padding
 
 
 def correlate2d(x: np.ndarray, w: np.ndarray, stride: int = 1) -> np.ndarray:
@@ -44,18 +47,7 @@ def upfirdn2d_ref(x: np.ndarray, f: np.ndarray, up: int = 1, down: int = 1,
 def conv2d_resample_ref(x: np.ndarray, w: np.ndarray, f: np.ndarray | None = None, up: int = 1,
                         down: int = 1, padding: int = 0, flip_weight: bool = True) -> np.ndarray:
   """The official generic conv2d_resample path: upsample+filter, convolve, filter+downsample."""
-  fh, fw = f.shape if f is not None else (1, 1)
-  px0 = px1 = py0 = py1 = padding
-  if up > 1:
-    px0 += (fw + up - 1) // 2
-    px1 += (fw - up) // 2
-    py0 += (fh + up - 1) // 2
-    py1 += (fh - up) // 2
-  if down > 1:
-    px0 += (fw - down + 1) // 2
-    px1 += (fw - down) // 2
-    py0 += (fh - down + 1) // 2
-    py1 += (fh - down) // 2
+  px0, px1, py0, py1 = resample_padding(f.shape if f is not None else (1, 1), up, down, padding)
   x = upfirdn2d_ref(x, f if up > 1 else np.ones((1, 1)), up=up, padding=(px0, px1, py0, py1),
                     gain=up ** 2 if up > 1 else 1)
   w = np.asarray(w, np.float64)

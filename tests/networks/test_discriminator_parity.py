@@ -19,7 +19,8 @@ from stylegan2_jax.interop.state_dict import from_state_dict
 from stylegan2_jax.networks.config import discriminator_from_kwargs, init_discriminator
 
 CASES = ['fixtures:d_res32_resnet.npz', 'fixtures:d_res32_cond.npz', 'repo:d_res16_skip_small.npz',
-         'repo:d_res16_orig_cond_small.npz', 'repo:d_res8_resnet_gray_small.npz', 'repo:d_res8_resnet_nombstd_small.npz']
+         'repo:d_res16_orig_cond_small.npz', 'repo:d_res8_resnet_gray_small.npz',
+         'repo:d_res8_resnet_nombstd_small.npz']
 
 
 def assert_close_relative(actual, expected, rel=1e-3, err_msg=''):
