@@ -17,7 +17,6 @@ import resource
 import time
 
 import jax
-import jax.numpy as jnp
 
 from stylegan2_jax.networks.config import generator_config, generator_from_kwargs, init_generator
 

@@ -11,12 +11,9 @@ import dataclasses
 import os
 from typing import Any
 
-import jax
-
 from stylegan2_jax.interop.official_pickle import OfficialModule, load_official_pickle
 from stylegan2_jax.interop.state_dict import from_state_dict
-from stylegan2_jax.networks.config import (discriminator_from_kwargs, generator_from_kwargs, init_discriminator,
-                                           init_generator)
+from stylegan2_jax.networks.config import abstract_variables, discriminator_from_kwargs, generator_from_kwargs
 
 NETWORK_KEYS = ('G', 'D', 'G_ema')
 
@@ -53,35 +50,34 @@ def convert_official_module(name: str, net: OfficialModule, force_fp32: bool = T
   """
   _check_supported(name, net)
   overrides = dict(num_fp16_res=0) if force_fp32 else {}
-  resample_filter = (1, 3, 3, 1)
   if net.class_name == 'Generator':
     module = generator_from_kwargs(net.init_kwargs, **overrides)
-    resample_filter = module.synthesis_kwargs.get('resample_filter', resample_filter)
-    template = jax.eval_shape(lambda: init_generator(module, jax.random.PRNGKey(0)))
+    resample_filter = module.synthesis_kwargs.get('resample_filter', (1, 3, 3, 1))
   else:
     module = discriminator_from_kwargs(net.init_kwargs, **overrides)
-    resample_filter = module.block_kwargs.get('resample_filter', resample_filter)
-    template = jax.eval_shape(lambda: init_discriminator(module, jax.random.PRNGKey(0)))
-  variables = from_state_dict(net.state_dict, template, resample_filter=resample_filter, prefix='')
+    resample_filter = module.block_kwargs.get('resample_filter', (1, 3, 3, 1))
+  variables = from_state_dict(net.state_dict, abstract_variables(module), resample_filter=resample_filter)
   return LoadedNetwork(module=module, variables=variables, init_kwargs=net.init_kwargs, class_name=net.class_name)
 
 
-def load_official_networks(path: str | os.PathLike, keys=NETWORK_KEYS,
-                           force_fp32: bool = True) -> dict[str, LoadedNetwork]:
-  """Loads the networks ``keys`` present in an official pickle (``G``, ``D``, ``G_ema``)."""
+def _read_networks(path: str | os.PathLike, keys) -> dict[str, OfficialModule]:
+  """The persistent networks ``keys`` present in a pickle, in the order of ``keys``; raises if none."""
   data = load_official_pickle(path)
   if not isinstance(data, dict):
     raise UnsupportedNetworkError(f'{path}: expected a pickled dict with G/D/G_ema, found {type(data).__name__}')
   found = {k: data[k] for k in keys if isinstance(data.get(k), OfficialModule)}
   if not found:
     raise UnsupportedNetworkError(f'{path}: no networks {list(keys)} in this pickle (keys: {sorted(data)})')
-  return {k: convert_official_module(k, v, force_fp32) for k, v in found.items()}
+  return found
+
+
+def load_official_networks(path: str | os.PathLike, keys=NETWORK_KEYS,
+                           force_fp32: bool = True) -> dict[str, LoadedNetwork]:
+  """Loads the networks ``keys`` present in an official pickle (``G``, ``D``, ``G_ema``)."""
+  return {k: convert_official_module(k, v, force_fp32) for k, v in _read_networks(path, keys).items()}
 
 
 def load_official_generator(path: str | os.PathLike, force_fp32: bool = True) -> LoadedNetwork:
   """The generator to sample from: ``G_ema`` (the official tools' choice), else ``G``."""
-  data = load_official_pickle(path)
-  for key in ('G_ema', 'G'):
-    if isinstance(data, dict) and isinstance(data.get(key), OfficialModule):
-      return convert_official_module(key, data[key], force_fp32)
-  raise UnsupportedNetworkError(f'{path}: no generator (G_ema or G) in this pickle')
+  key, net = next(iter(_read_networks(path, ('G_ema', 'G')).items()))
+  return convert_official_module(key, net, force_fp32)

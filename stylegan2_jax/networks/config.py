@@ -141,6 +141,12 @@ def init_generator(G: Generator, key: jax.Array, batch_size: int = 1) -> dict:
   return dict(G.init({'params': params_key, 'noise': noise_key}, z, c))
 
 
+def abstract_variables(module: Generator | Discriminator) -> dict:
+  """Shapes and dtypes of a network's variables without computing them (``jax.eval_shape`` of init)."""
+  init = init_generator if isinstance(module, Generator) else init_discriminator
+  return jax.eval_shape(lambda: init(module, jax.random.PRNGKey(0)))
+
+
 def init_discriminator(D: Discriminator, key: jax.Array, batch_size: int = 1) -> dict:
   """Initializes D's parameters the way the official constructor does."""
   img = jnp.zeros((batch_size, D.img_channels, D.img_resolution, D.img_resolution), jnp.float32)

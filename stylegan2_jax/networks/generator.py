@@ -247,7 +247,7 @@ class Generator(nn.Module):
     self.synthesis = SynthesisNetwork(w_dim=self.w_dim, img_resolution=self.img_resolution,
                                       img_channels=self.img_channels, **self.synthesis_kwargs)
     self.mapping = MappingNetwork(z_dim=self.z_dim, c_dim=self.c_dim, w_dim=self.w_dim,
-                                  num_ws=2 * check_resolution(self.img_resolution) - 2, **self.mapping_kwargs)
+                                  num_ws=self.num_ws, **self.mapping_kwargs)
 
   @property
   def num_ws(self) -> int:

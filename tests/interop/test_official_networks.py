@@ -1,6 +1,5 @@
 """Official snapshot pickle -> our G, G_ema and D, matching the reference fixtures."""
 
-import jax
 import numpy as np
 import pytest
 from conftest import fixture_path, load_npz, state_dict_of

@@ -16,7 +16,7 @@ import pytest
 from conftest import case_resolutions, init_kwargs_of, load_case, state_dict_of
 
 from stylegan2_jax.interop.state_dict import from_state_dict
-from stylegan2_jax.networks.config import discriminator_from_kwargs, init_discriminator
+from stylegan2_jax.networks.config import abstract_variables, discriminator_from_kwargs
 
 CASES = ['fixtures:d_res32_resnet.npz', 'fixtures:d_res32_cond.npz', 'repo:d_res16_skip_small.npz',
          'repo:d_res16_orig_cond_small.npz', 'repo:d_res8_resnet_gray_small.npz',
@@ -35,7 +35,7 @@ def assert_close_relative(actual, expected, rel=1e-3, err_msg=''):
 def case(request):
   data = load_case(request.param)
   D = discriminator_from_kwargs(init_kwargs_of(data))
-  template = jax.eval_shape(lambda: init_discriminator(D, jax.random.PRNGKey(0)))
+  template = abstract_variables(D)
   return data, D, from_state_dict(state_dict_of(data), template)
 
 

@@ -7,13 +7,12 @@ fixtures README: ws and images ``atol=1e-4, rtol=1e-4`` (two float32
 formulations inside PyTorch itself differ by ~1e-5).
 """
 
-import jax
 import numpy as np
 import pytest
 from conftest import case_resolutions, init_kwargs_of, load_case, state_dict_of
 
 from stylegan2_jax.interop.state_dict import from_state_dict
-from stylegan2_jax.networks.config import generator_from_kwargs, init_generator
+from stylegan2_jax.networks.config import abstract_variables, generator_from_kwargs
 
 TOL = dict(atol=1e-4, rtol=1e-4)
 MIXING_CASES = ['fixtures:g_res32_skip.npz', 'repo:g_res16_orig_small.npz', 'repo:g_res16_resnet_cond_small.npz',
@@ -24,7 +23,7 @@ CASES = MIXING_CASES[:1] + ['fixtures:g_res32_cond.npz'] + MIXING_CASES[1:]
 def build(spec):
   data = load_case(spec)
   G = generator_from_kwargs(init_kwargs_of(data))
-  template = jax.eval_shape(lambda: init_generator(G, jax.random.PRNGKey(0)))
+  template = abstract_variables(G)
   return data, G, from_state_dict(state_dict_of(data), template)
 
 
