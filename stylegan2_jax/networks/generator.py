@@ -18,6 +18,7 @@ from flax.core import FrozenDict
 
 from stylegan2_jax.networks.layers import (Conv2dLayer, FullyConnectedLayer, SynthesisLayer, ToRGBLayer,
                                            normalize_2nd_moment)
+from stylegan2_jax.ops.lerp import lerp
 from stylegan2_jax.ops.upfirdn2d import setup_filter, upsample2d
 
 ARCHITECTURES = ('orig', 'skip', 'resnet')
@@ -94,7 +95,7 @@ class MappingNetwork(nn.Module):
       w_avg = self.variable('buffers', 'w_avg', lambda: jnp.zeros((self.w_dim,), jnp.float32))
       if update_w_avg and not self.is_initializing():
         batch_mean = jnp.mean(jax.lax.stop_gradient(x), axis=0)
-        w_avg.value = batch_mean + self.w_avg_beta * (w_avg.value - batch_mean)
+        w_avg.value = lerp(batch_mean, w_avg.value, self.w_avg_beta)
 
     if self.num_ws is not None:
       x = jnp.broadcast_to(x[:, None, :], (x.shape[0], self.num_ws, x.shape[1]))
