@@ -10,7 +10,7 @@ from stylegan2_jax import __version__
 
 def _add_generate(sub) -> None:
   p = sub.add_parser('generate', help='generate images from seeds (as the official generate.py)')
-  p.add_argument('--network', required=True, help='official network pickle (.pkl)')
+  p.add_argument('--network', required=True, help='a training workdir or an official network pickle (.pkl)')
   p.add_argument('--seeds', required=True, help='seeds, e.g. 0-7,42')
   p.add_argument('--trunc', type=float, default=1.0, help='truncation psi (default 1: none)')
   p.add_argument('--trunc-cutoff', type=int, default=None, help='truncate only the first N ws (default: all)')
@@ -27,12 +27,23 @@ def _add_generate(sub) -> None:
   p.set_defaults(run=run)
 
 
+def _add_train(sub) -> None:
+  # Listed for --help only: ``main`` hands everything after ``train`` to the absl flags of stylegan2_jax.main.
+  sub.add_parser('train', help='train: --config FILE --workdir DIR [--config.KEY=VALUE ...] (see --helpshort)')
+
+
 def main(argv=None) -> int:
   """Entry point of the ``stylegan2-jax`` console script."""
+  argv = sys.argv[1:] if argv is None else list(argv)
+  if argv[:1] == ['train']:
+    from stylegan2_jax.main import run as run_training
+    run_training(argv[1:])
+    return 0
   parser = argparse.ArgumentParser(prog='stylegan2-jax', description='StyleGAN2 in JAX/Flax')
   parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
   sub = parser.add_subparsers(dest='command', required=True)
   _add_generate(sub)
+  _add_train(sub)
   args = parser.parse_args(argv)
   from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError
   try:

@@ -68,13 +68,13 @@ def to_uint8(img: jnp.ndarray) -> jnp.ndarray:
 
 
 def load_generator(path: str | os.PathLike) -> LoadedNetwork:
-  """Loads the generator to sample from: an official ``.pkl`` (its G_ema)."""
+  """Loads the generator to sample from: a training workdir (its newest G_ema) or an official ``.pkl`` (G_ema)."""
   path = pathlib.Path(path)
   if not path.exists():
     raise FileNotFoundError(f'network {path} does not exist')
   if path.is_dir():
-    raise NotImplementedError(f'{path} is a directory; loading our own training checkpoints arrives with '
-                              'the training code. Pass an official network pickle (.pkl).')
+    from stylegan2_jax.runs import load_run_generator  # training code, only needed for workdirs
+    return load_run_generator(path)
   return load_official_generator(path)
 
 

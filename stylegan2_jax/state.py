@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from stylegan2_jax.networks.config import init_discriminator, init_generator
 from stylegan2_jax.ops.lerp import lerp
 
 
@@ -95,3 +96,22 @@ def ema_update(G_ema: dict, G: dict, beta) -> dict:
   """``p_ema <- lerp(p, p_ema, beta)`` for parameters; buffers (w_avg, noise_const) are copied."""
   params = jax.tree.map(lambda p, p_ema: lerp(p, p_ema, beta), G['params'], G_ema['params'])
   return {**G, 'params': params}
+
+
+def create_train_state(G, D, G_opt: optax.GradientTransformation, D_opt: optax.GradientTransformation,
+                       key: jax.Array, G_vars: dict | None = None, D_vars: dict | None = None,
+                       G_ema_vars: dict | None = None) -> TrainState:
+  """A fresh state: networks initialized as the official constructors do (or given), G_ema a copy of G (or given).
+
+  Call it under ``jax.jit`` with replicated ``out_shardings`` to create the
+  state directly on the mesh (also in multi-process runs).
+  """
+  g_key, d_key, rng = jax.random.split(key, 3)
+  G_vars = init_generator(G, g_key) if G_vars is None else G_vars
+  D_vars = init_discriminator(D, d_key) if D_vars is None else D_vars
+  G_vars = {'params': G_vars['params'], 'buffers': G_vars.get('buffers', {})}
+  D_vars = {'params': D_vars['params']}
+  return TrainState(step=jnp.zeros([], jnp.int32), nimg=jnp.zeros([], jnp.int32), G=G_vars,
+                    G_ema=jax.tree.map(jnp.copy, G_vars if G_ema_vars is None else dict(G_ema_vars)), D=D_vars,
+                    G_opt=G_opt.init(G_vars['params']), D_opt=D_opt.init(D_vars['params']),
+                    pl_mean=jnp.zeros([], jnp.float32), rng=jax.random.key_data(rng))

@@ -11,12 +11,23 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import tempfile
 
 import jax
 import numpy as np
 import pytest
 
 jax.config.update('jax_default_matmul_precision', 'highest')
+
+# Many tests compile the same tiny networks and training steps, in this process and in subprocesses: share
+# the compiled programs through a persistent cache (the same program either way, so results are unchanged).
+COMPILATION_CACHE = os.environ.setdefault(
+    'JAX_COMPILATION_CACHE_DIR', os.path.join(tempfile.gettempdir(), f'stylegan2-jax-test-cache-{os.getuid()}'))
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '0')
+jax.config.update('jax_compilation_cache_dir', COMPILATION_CACHE)
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)
+jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 FIXTURES = pathlib.Path(os.environ.get('STYLEGAN2_JAX_FIXTURES', REPO.parent / 'shared' / 'fixtures')).resolve()

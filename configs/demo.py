@@ -1,0 +1,43 @@
+"""The demo: StyleGAN2 on 5,000 real MNIST digits (embedded, no download) at 32x32, on a CPU in minutes.
+
+    stylegan2-jax train --config configs/demo.py --workdir runs/demo
+
+``configs/demo.py:tiny`` is a seconds-long smoke run (16x16, few channels) for debugging and tests.
+Small networks and the official "auto" settings for low resolutions (2 mapping
+layers, R1 gamma 0.0002 * res^2 / batch, EMA ramp-up 0.05).
+"""
+
+import ml_collections
+
+from stylegan2_jax.train_config import training_config
+
+
+def get_config(arg: str = '') -> ml_collections.ConfigDict:
+  """Demo training config; ``arg='tiny'`` for a quick smoke run."""
+  config = training_config(resolution=32)
+  config.dataset = 'demo_mnist'
+  config.batch_size = 32
+  config.total_kimg = 40.0
+  config.G.update(z_dim=128, w_dim=128)
+  config.G.mapping_kwargs.num_layers = 2
+  config.G.synthesis_kwargs.update(channel_base=2048, channel_max=64)
+  config.D.update(channel_base=2048, channel_max=64)
+  config.r1_gamma = 0.0002 * 32 ** 2 / config.batch_size
+  config.ema_kimg = config.batch_size * 10 / 32
+  config.ema_rampup = 0.05
+  config.kimg_per_tick = 1.0
+  config.image_kimg = 5.0
+  config.checkpoint_kimg = 5.0
+  if arg == 'tiny':
+    config.resolution = 16
+    config.batch_size = 8
+    config.total_kimg = 0.064
+    config.G.update(z_dim=32, w_dim=32)
+    config.G.synthesis_kwargs.update(channel_base=256, channel_max=32)
+    config.D.update(channel_base=256, channel_max=32)
+    config.kimg_per_tick = 0.016
+    config.image_kimg = config.checkpoint_kimg = 0.032
+    config.grid_rows, config.grid_cols = 2, 4
+  elif arg:
+    raise ValueError(f'unknown demo variant {arg!r}; use configs/demo.py or configs/demo.py:tiny')
+  return config

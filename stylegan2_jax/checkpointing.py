@@ -1,0 +1,50 @@
+"""Training checkpoints: a thin wrapper around an Orbax ``CheckpointManager`` in ``WORKDIR/checkpoints``.
+
+Each checkpoint holds the whole :class:`~stylegan2_jax.state.TrainState` (G,
+G_ema, D, both optimizer states, pl_mean, step/nimg, RNG) and a JSON item with
+the data-iterator position and progress counters. Orbax writes into a
+temporary directory and renames it when complete, so a checkpoint cut short by
+a kill is never listed or loaded (and is cleaned up on the next start).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import orbax.checkpoint as ocp
+
+
+class Checkpointer:
+  """Saves and restores (state, meta) pairs by step; keeps the last ``max_to_keep``."""
+
+  def __init__(self, workdir: str | pathlib.Path, max_to_keep: int = 3):
+    self.directory = pathlib.Path(workdir).absolute() / 'checkpoints'
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True,
+                                           enable_async_checkpointing=False)
+    self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=('state', 'meta'))
+
+  def latest_step(self) -> int | None:
+    """The step of the newest complete checkpoint, None if there is none."""
+    return self.manager.latest_step()
+
+  def all_steps(self) -> list[int]:
+    """Steps of all complete checkpoints, oldest first."""
+    return sorted(self.manager.all_steps())
+
+  def save(self, step: int, state: Any, meta: dict) -> None:
+    """Writes a checkpoint (all processes must call this; it returns when the checkpoint is complete)."""
+    self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
+                      force=True)
+    self.manager.wait_until_finished()
+
+  def restore(self, step: int, abstract_state: Any) -> tuple[Any, dict]:
+    """(state shaped and sharded like ``abstract_state``, meta) of the checkpoint at ``step``."""
+    restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state),
+                                                                   meta=ocp.args.JsonRestore()))
+    return restored['state'], dict(restored['meta'])
+
+  def close(self) -> None:
+    """Waits for pending writes and releases the manager."""
+    self.manager.wait_until_finished()
+    self.manager.close()

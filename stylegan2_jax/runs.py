@@ -1,0 +1,76 @@
+"""A training run's workdir as something to load: its config, networks and newest checkpoint.
+
+Layout of a workdir: ``config.json`` (the training config), ``networks.json``
+(the official constructor kwargs of G and D), ``checkpoints/<step>/``,
+``metrics.jsonl``, TensorBoard event files and ``samples_*.png``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+from typing import Any
+
+import jax
+import ml_collections
+from flax.core import FrozenDict
+
+from stylegan2_jax import state as train_state
+from stylegan2_jax.checkpointing import Checkpointer
+from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs
+from stylegan2_jax.sharding import data_mesh, replicated
+from stylegan2_jax.train_config import build_optimizers
+
+
+def module_kwargs(module) -> dict[str, Any]:
+  """The constructor arguments of a G or D as plain JSON-able data (official names)."""
+  def plain(value):
+    if isinstance(value, (dict, FrozenDict)):
+      return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+      return [plain(v) for v in value]
+    return value
+  return {f.name: plain(getattr(module, f.name)) for f in dataclasses.fields(module)
+          if f.name not in ('parent', 'name')}
+
+
+def write_networks_json(workdir: pathlib.Path, G, D) -> None:
+  """Records the networks' constructor kwargs beside the checkpoints."""
+  (workdir / 'networks.json').write_text(json.dumps(dict(G=module_kwargs(G), D=module_kwargs(D)), indent=2))
+
+
+def is_run_dir(path: str | pathlib.Path) -> bool:
+  """True if ``path`` is a training workdir (has ``networks.json`` and ``checkpoints/``)."""
+  path = pathlib.Path(path)
+  return (path / 'networks.json').exists() and (path / 'checkpoints').is_dir()
+
+
+def load_run(workdir: str | pathlib.Path, step: int | None = None):
+  """(state, G, D, config) of a run's checkpoint (the newest complete one by default), replicated."""
+  workdir = pathlib.Path(workdir)
+  if not is_run_dir(workdir):
+    raise FileNotFoundError(f'{workdir} is not a training workdir (no networks.json or checkpoints/)')
+  config = ml_collections.ConfigDict(json.loads((workdir / 'config.json').read_text()))
+  kwargs = json.loads((workdir / 'networks.json').read_text())
+  G, D = generator_from_kwargs(kwargs['G']), discriminator_from_kwargs(kwargs['D'])
+  G_opt, D_opt = build_optimizers(config)
+  abstract = jax.eval_shape(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k), jax.random.PRNGKey(0))
+  sharding = replicated(data_mesh())
+  abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding), abstract)
+  checkpointer = Checkpointer(workdir)
+  try:
+    step = checkpointer.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f'{workdir} has no complete checkpoint yet')
+    state, _ = checkpointer.restore(step, abstract)
+  finally:
+    checkpointer.close()
+  return state, G, D, config
+
+
+def load_run_generator(workdir: str | pathlib.Path) -> LoadedNetwork:
+  """G_ema of a run's newest checkpoint, ready for generation."""
+  state, G, _, _ = load_run(workdir)
+  return LoadedNetwork(module=G, variables=state.G_ema, init_kwargs=module_kwargs(G), class_name='Generator')

@@ -1,0 +1,208 @@
+"""``train_and_evaluate(config, workdir)``: the official StyleGAN2 training loop on a device mesh.
+
+Data flows one way: config -> dataset -> sharded global batches -> jitted
+phase steps (``train_steps.py``) over the replicated state -> checkpoints,
+``metrics.jsonl``, TensorBoard events and sample grids in ``workdir``.
+Restarting the same command on the same workdir resumes from the newest
+complete checkpoint, bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import signal
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+
+from stylegan2_jax import state as train_state
+from stylegan2_jax.checkpointing import Checkpointer
+from stylegan2_jax.data.batches import ArrayBatches
+from stylegan2_jax.data.datasets import load_dataset
+from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
+from stylegan2_jax.runs import write_networks_json
+from stylegan2_jax.train_config import RESUMABLE_CHANGES, build_networks, build_optimizers, loss_settings
+from stylegan2_jax.train_steps import TrainSteps
+from stylegan2_jax.training_io import RunLogger, init_weights, sample_grid_fn
+
+
+class TrainingDivergedError(RuntimeError):
+  """A loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+class ConfigMismatchError(ValueError):
+  """The workdir holds a run of a different config."""
+
+
+##### validation #################################################################################
+
+def validate_config(config: ml_collections.ConfigDict, num_devices: int, num_processes: int = 1) -> None:
+  """Raises ValueError naming the setting to change; runs before anything is compiled."""
+  res = config.resolution
+  if not isinstance(res, int) or res < 4 or res & (res - 1):
+    raise ValueError(f'--config.resolution must be a power of two >= 4, got {res}')
+  batch = config.batch_size
+  if batch <= 0 or batch % num_devices:
+    raise ValueError(f'--config.batch_size={batch} must be a positive multiple of the {num_devices} devices')
+  if batch % num_processes:
+    raise ValueError(f'--config.batch_size={batch} must split evenly over the {num_processes} processes')
+  shards = config.mbstd_shards or num_devices
+  if batch % shards:
+    raise ValueError(f'--config.batch_size={batch} must split into --config.mbstd_shards={shards} slices')
+  group = config.D.get('epilogue_kwargs', {}).get('mbstd_group_size', 4)
+  per_slice = batch // shards
+  if group and per_slice % min(group, per_slice):
+    raise ValueError(f'each device holds {per_slice} images, not divisible by the minibatch-stddev group '
+                     f'{min(group, per_slice)}: change --config.batch_size or --config.D.epilogue_kwargs.mbstd_group_size')
+  if config.pl_weight > 0 and (batch // config.pl_batch_shrink) % num_devices:
+    raise ValueError(f'the path-length batch {batch} // {config.pl_batch_shrink} must be a multiple of the '
+                     f'{num_devices} devices: change --config.batch_size or --config.pl_batch_shrink')
+  if config.total_kimg <= 0:
+    raise ValueError(f'--config.total_kimg must be positive, got {config.total_kimg}')
+
+
+def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> None:
+  """Saves the config on the first start; on a restart refuses a different config."""
+  path = workdir / 'config.json'
+  current = json.loads(config.to_json())
+  if not path.exists():
+    if jax.process_index() == 0:
+      workdir.mkdir(parents=True, exist_ok=True)
+      path.write_text(json.dumps(current, indent=2, sort_keys=True))
+    return
+  saved = json.loads(path.read_text())
+  keys = sorted(set(saved) | set(current))
+  differ = [k for k in keys if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k)]
+  if differ:
+    details = '; '.join(f'{k}: {saved.get(k)!r} in the run, {current.get(k)!r} now' for k in differ)
+    raise ConfigMismatchError(f'{workdir} holds a run of a different config ({details}); use a new --workdir '
+                              'or the run\'s own settings')
+
+
+##### the loop ###################################################################################
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> train_state.TrainState:
+  """Trains until ``config.total_kimg``; resumes from ``workdir`` if it holds checkpoints. Returns the state."""
+  workdir = pathlib.Path(workdir)
+  mesh = data_mesh()
+  validate_config(config, mesh.size, jax.process_count())
+  images, labels = load_dataset(config.dataset, config.resolution, config.conditional)
+  check_workdir_config(workdir, config)
+  G, D = build_networks(config, images.shape[1], 0 if labels is None else labels.shape[1])
+  if jax.process_index() == 0:
+    write_networks_json(workdir, G, D)
+  G_opt, D_opt = build_optimizers(config)
+  settings = loss_settings(config, mesh.size)
+  steps = TrainSteps(G, D, G_opt, D_opt, settings, mesh)
+  batches = ArrayBatches(images, labels, config.batch_size, config.seed, config.xflip,
+                         jax.process_index(), jax.process_count())
+  checkpointer = Checkpointer(workdir, config.keep_checkpoints)
+  logger = RunLogger(workdir, enabled=jax.process_index() == 0)
+
+  def create(key, init=None):
+    return train_state.create_train_state(G, D, G_opt, D_opt, key, *(init or ()))
+
+  abstract = jax.eval_shape(create, jax.random.PRNGKey(0))
+  abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=replicated(mesh)), abstract)
+  meta = dict(tick=0, image_nimg=0, checkpoint_nimg=0)
+  latest = checkpointer.latest_step()
+  if latest is not None:
+    state, meta = checkpointer.restore(latest, abstract)
+    batches.set_state(meta['data'])
+    logger.info(f'resuming from the checkpoint at step {latest} ({int(state.nimg) / 1000:.1f} kimg) in {workdir}')
+  else:
+    init = init_weights(config.init_from, G, D, logger) if config.init_from else None
+    state = jax.jit(create, out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed), init)
+    logger.info(f'new run in {workdir}: G {_count(state.G["params"])} and D {_count(state.D["params"])} '
+                f'parameters, {len(images)} images, {mesh.size} devices, {jax.process_count()} processes')
+
+  sample_grid = sample_grid_fn(G, config, mesh)
+  stop = {'signal': None}
+  previous_handler = _install_sigterm(stop)
+  try:
+    state = _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, mesh, stop)
+  finally:
+    signal.signal(signal.SIGTERM, previous_handler) if previous_handler is not None else None
+    checkpointer.close()
+    logger.close()
+  return state
+
+
+def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, mesh, stop):
+  total_nimg = int(config.total_kimg * 1000)
+  sharding = batch_sharding(mesh)
+  step, nimg = int(state.step), int(state.nimg)
+  tick_start_nimg, tick_start_time, tick_metrics = nimg, time.time(), []
+  start_time = time.time()
+  last_good_step = step
+
+  def global_array(local):
+    return None if local is None else jax.make_array_from_process_local_data(sharding, local)
+
+  def save(reason: str):
+    meta.update(data=batches.get_state(), checkpoint_nimg=nimg, step=step, nimg=nimg)
+    checkpointer.save(step, state, meta)
+    logger.info(f'saved checkpoint at step {step} ({nimg / 1000:.1f} kimg, {reason})')
+
+  while nimg < total_nimg and stop['signal'] is None:
+    real_img, real_c = next(batches)
+    real_img, real_c = global_array(real_img), global_array(real_c)
+    metrics = {}
+    for phase in steps.phases_at(step):
+      state, phase_metrics = steps.run_phase(phase, state, real_img, real_c)
+      metrics.update({f'{phase}/{k}': v for k, v in phase_metrics.items()})
+    tick_metrics.append(metrics)
+    step, nimg = step + 1, nimg + config.batch_size
+    done = nimg >= total_nimg
+    if nimg < tick_start_nimg + config.kimg_per_tick * 1000 and not done and stop['signal'] is None:
+      continue
+
+    # A tick: check, log, write images and checkpoints.
+    values = jax.device_get(tick_metrics)
+    means = {k: float(np.mean([m[k] for m in values if k in m])) for k in sorted({k for m in values for k in m})}
+    bad = sorted(k for k, v in means.items() if not math.isfinite(v))
+    if bad:
+      raise TrainingDivergedError(
+          f'non-finite {", ".join(bad)} between step {last_good_step} and {step}; stopped without saving. '
+          f'The last good checkpoint is kept in {checkpointer.directory} (lower the learning rates or r1_gamma).')
+    last_good_step = step
+    now = time.time()
+    tick_nimg = nimg - tick_start_nimg
+    meta['tick'] += 1
+    until_ckpt = max(0.0, meta.get('checkpoint_nimg', 0) + config.checkpoint_kimg * 1000 - nimg)
+    record = dict(tick=meta['tick'], step=step, kimg=nimg / 1000, sec_per_kimg=(now - tick_start_time) / tick_nimg * 1000,
+                  img_per_sec=tick_nimg / (now - tick_start_time), time=now - start_time,
+                  pl_mean=float(state.pl_mean), sec_to_checkpoint=until_ckpt * (now - tick_start_time) / tick_nimg,
+                  **means)
+    logger.tick(record)
+    tick_start_nimg, tick_start_time, tick_metrics = nimg, now, []
+
+    if done or nimg - meta.get('image_nimg', 0) >= config.image_kimg * 1000:
+      logger.image(f'samples_{nimg:09d}.png', sample_grid(state.G_ema), step)  # named by images shown
+      meta['image_nimg'] = nimg
+    if done or stop['signal'] is not None or nimg - meta.get('checkpoint_nimg', 0) >= config.checkpoint_kimg * 1000:
+      save('end of training' if done else ('SIGTERM' if stop['signal'] is not None else 'interval'))
+  if stop['signal'] is not None:
+    logger.info('stopped by SIGTERM; run the same command again to resume')
+  return state
+
+
+def _count(tree) -> str:
+  return f'{sum(x.size for x in jax.tree.leaves(tree)):,}'
+
+
+def _install_sigterm(stop: dict):
+  """SIGTERM sets ``stop['signal']``: the loop finishes the iteration, saves a checkpoint and returns."""
+  def handler(signum, frame):
+    del frame
+    stop['signal'] = signum
+  try:
+    return signal.signal(signal.SIGTERM, handler)
+  except ValueError:  # not the main thread: leave signals alone
+    return None

@@ -1,0 +1,103 @@
+"""What the training loop writes and reads besides checkpoints: progress logs, sample grids, initial weights."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import jax
+import numpy as np
+from PIL import Image
+
+from stylegan2_jax.generate import seed_latents, to_uint8
+from stylegan2_jax.interop.official import load_official_networks
+from stylegan2_jax.networks.config import abstract_variables
+from stylegan2_jax.runs import is_run_dir, load_run
+from stylegan2_jax.sharding import replicated
+
+
+class RunLogger:
+  """Per-tick progress to stdout, ``metrics.jsonl`` and TensorBoard; images into the workdir (process 0 only)."""
+
+  def __init__(self, workdir: pathlib.Path, enabled: bool = True):
+    self.workdir, self.enabled = pathlib.Path(workdir), enabled
+    self.writer = None
+    if enabled:
+      self.workdir.mkdir(parents=True, exist_ok=True)
+      from tensorboardX import SummaryWriter
+      self.writer = SummaryWriter(str(self.workdir), flush_secs=30)
+
+  def info(self, message: str) -> None:
+    """A line on stdout."""
+    if self.enabled:
+      print(message, flush=True)
+
+  def tick(self, record: dict) -> None:
+    """One tick's statistics: a progress line, a JSON line, TensorBoard scalars."""
+    if not self.enabled:
+      return
+    losses = ' '.join(f'{k.split("/")[-1]} {v:.4f}' for k, v in record.items() if '/' in k and 'loss' in k)
+    scores = ' '.join(f'{k.split("/")[0]}:{k.split("/")[-1]} {v:+.3f}' for k, v in record.items() if 'scores' in k)
+    print(f'tick {record["tick"]:<4d} kimg {record["kimg"]:<8.1f} sec/kimg {record["sec_per_kimg"]:<7.2f} '
+          f'img/s {record["img_per_sec"]:<7.1f} {losses} {scores} pl_mean {record["pl_mean"]:.4f} '
+          f'checkpoint in {record["sec_to_checkpoint"]:.0f}s', flush=True)
+    with open(self.workdir / 'metrics.jsonl', 'a') as f:
+      f.write(json.dumps(record) + '\n')
+    for key, value in record.items():
+      if key not in ('tick', 'step'):
+        self.writer.add_scalar(key if '/' in key else f'progress/{key}', value, record['step'])
+
+  def image(self, name: str, grid: np.ndarray, step: int) -> None:
+    """Writes an HWC uint8 grid as ``workdir/name`` and to TensorBoard."""
+    if not self.enabled:
+      return
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(self.workdir / name)
+    self.writer.add_image('samples', grid, step, dataformats='HWC')
+    self.info(f'wrote {self.workdir / name}')
+
+  def close(self) -> None:
+    """Flushes TensorBoard events."""
+    if self.writer is not None:
+      self.writer.close()
+    sys.stdout.flush()
+
+
+def sample_grid_fn(G, config, mesh):
+  """``grid(G_ema variables) -> HWC uint8 grid`` of fixed latents (``grid_seed``), const noise, psi 1."""
+  rows, cols = config.grid_rows, config.grid_cols
+  z = seed_latents([config.grid_seed], G.z_dim * rows * cols).reshape(rows * cols, G.z_dim)
+  c = np.eye(max(G.c_dim, 1), dtype=np.float32)[np.arange(rows * cols) % max(G.c_dim, 1)][:, :G.c_dim]
+
+  def render(variables):
+    ws = G.apply(variables, z, c, method='map')
+    return to_uint8(G.apply(variables, ws, noise_mode='const', method='synthesize'))
+
+  render = jax.jit(render, out_shardings=replicated(mesh))
+
+  def grid(variables) -> np.ndarray:
+    images = np.asarray(jax.device_get(render(variables)))  # [rows*cols, H, W, C]
+    n, h, w, ch = images.shape
+    return images.reshape(rows, cols, h, w, ch).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, ch)
+  return grid
+
+
+def init_weights(path: str, G, D, logger: RunLogger):
+  """(G, D, G_ema variables) to start from: a run's workdir or an official ``.pkl`` (weights only)."""
+  if is_run_dir(path):
+    state, _, _, _ = load_run(path)
+    g_vars, d_vars, ema_vars = jax.device_get((state.G, state.D, state.G_ema))
+  elif pathlib.Path(path).is_file():
+    nets = load_official_networks(path, keys=('G', 'D', 'G_ema'))
+    g_vars, d_vars, ema_vars = (nets[k].variables for k in ('G', 'D', 'G_ema'))
+  else:
+    raise FileNotFoundError(f'--config.init_from={path} is neither a training workdir nor a network pickle')
+  for name, ours, theirs in (('G', abstract_variables(G), g_vars), ('D', abstract_variables(D), d_vars),
+                             ('G_ema', abstract_variables(G), ema_vars)):
+    want = jax.tree.map(lambda a: (a.shape, str(a.dtype)), ours)
+    got = jax.tree.map(lambda a: (tuple(np.shape(a)), str(np.asarray(a).dtype)), dict(theirs))
+    if want != got:
+      raise ValueError(f'--config.init_from={path}: its {name} does not match the configured {name} '
+                       '(resolution, channels or architecture differ)')
+  logger.info(f'initialized G, D and G_ema from {path}')
+  return g_vars, d_vars, ema_vars

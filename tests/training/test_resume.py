@@ -1,0 +1,90 @@
+"""Exact resume: a run cut in half (by a restart, SIGKILL or SIGTERM) ends bit-identical to a straight run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from stylegan2_jax.checkpointing import Checkpointer
+from stylegan2_jax.train import train_and_evaluate
+from stylegan2_jax.train_steps import TrainSteps
+from train_helpers import run_params, subprocess_env, tiny_config
+
+
+@pytest.fixture(scope='module')
+def straight(tmp_path_factory):
+  """8 steps in one go: the reference every interrupted run must reproduce bit for bit."""
+  workdir = tmp_path_factory.mktemp('straight')
+  train_and_evaluate(tiny_config(), workdir)
+  return workdir, run_params(workdir)
+
+
+def assert_identical(params: dict, reference: dict):
+  assert params.keys() == reference.keys()
+  differ = [k for k in reference if not np.array_equal(params[k], reference[k])]
+  assert not differ, f'{len(differ)} arrays differ, e.g. {differ[:3]}'
+
+
+def test_restart_resumes_bit_identical(straight, tmp_path):
+  _, reference = straight
+  train_and_evaluate(tiny_config(total_kimg=0.032), tmp_path)  # 4 steps, then the process "ends"
+  assert Checkpointer(tmp_path).all_steps() == [4]
+  train_and_evaluate(tiny_config(), tmp_path)  # the same command again
+  assert Checkpointer(tmp_path).latest_step() == 8
+  assert_identical(run_params(tmp_path), reference)
+  log = (tmp_path / 'metrics.jsonl').read_text().splitlines()
+  assert len(log) == 4  # one line per tick, none repeated or lost across the restart
+
+
+def test_half_written_checkpoint_is_never_loaded(straight, tmp_path):
+  _, reference = straight
+  train_and_evaluate(tiny_config(total_kimg=0.032), tmp_path)
+  ckpts = tmp_path / 'checkpoints'
+  # What a kill during the save of step 6 leaves behind: Orbax's temporary directory, incomplete.
+  partial = ckpts / '6.orbax-checkpoint-tmp-1234567890'
+  shutil.copytree(ckpts / '4', partial)
+  for f in sorted(p for p in partial.rglob('*') if p.is_file())[:3]:
+    f.write_bytes(b'\0garbage')
+  assert Checkpointer(tmp_path).latest_step() == 4
+  train_and_evaluate(tiny_config(), tmp_path)
+  assert_identical(run_params(tmp_path), reference)
+  assert not partial.exists()  # cleaned up on the restart
+
+
+def test_sigkill_during_a_save_then_resume_bit_identical(straight, tmp_path):
+  _, reference = straight
+  workdir = tmp_path / 'run'
+  cmd = [sys.executable, str(REPO / 'tests' / 'training' / 'killed_training.py'),
+         '--config', str(REPO / 'configs' / 'demo.py') + ':tiny', '--workdir', str(workdir)]
+  proc = subprocess.run(cmd, env=subprocess_env(), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+  leftovers = [p.name for p in (workdir / 'checkpoints').iterdir()]
+  assert '4' in leftovers and '8' not in leftovers, leftovers  # step 8 was cut short
+  assert Checkpointer(workdir).latest_step() == 4
+  train_and_evaluate(tiny_config(), workdir)
+  assert_identical(run_params(workdir), reference)
+
+
+def test_sigterm_saves_and_resumes_bit_identical(straight, tmp_path, monkeypatch, capsys):
+  _, reference = straight
+  run_phase = TrainSteps.run_phase
+
+  def terminated_at_step_2(self, phase, state, *args):
+    if phase == 'Dmain' and int(state.step) == 2:
+      os.kill(os.getpid(), signal.SIGTERM)  # as a scheduler preempting the job would
+    return run_phase(self, phase, state, *args)
+
+  monkeypatch.setattr(TrainSteps, 'run_phase', terminated_at_step_2)
+  train_and_evaluate(tiny_config(checkpoint_kimg=1000.0), tmp_path)
+  assert 'SIGTERM' in capsys.readouterr().out
+  assert Checkpointer(tmp_path).all_steps() == [3]  # finished the iteration, saved, returned
+  monkeypatch.setattr(TrainSteps, 'run_phase', run_phase)
+  train_and_evaluate(tiny_config(checkpoint_kimg=1000.0), tmp_path)
+  assert_identical(run_params(tmp_path), reference)

@@ -1,0 +1,108 @@
+"""The training loop as a user meets it: what a run writes, bad input, divergence, init_from, generate from a run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylegan2_jax import cli
+from stylegan2_jax.checkpointing import Checkpointer
+from stylegan2_jax.train import ConfigMismatchError, TrainingDivergedError, train_and_evaluate, validate_config
+from stylegan2_jax.train_steps import TrainSteps
+from conftest import REPO
+from train_helpers import run_params, subprocess_env, tiny_config
+
+
+@pytest.fixture(scope='module')
+def finished_run(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('run')
+  train_and_evaluate(tiny_config(), workdir)
+  return workdir
+
+
+def test_run_writes_logs_images_and_checkpoints(finished_run):
+  records = [json.loads(line) for line in (finished_run / 'metrics.jsonl').read_text().splitlines()]
+  assert [r['tick'] for r in records] == [1, 2, 3, 4]
+  for key in ('kimg', 'sec_per_kimg', 'img_per_sec', 'pl_mean', 'sec_to_checkpoint', 'Gmain/loss_G', 'Dmain/loss_D',
+              'Dmain/scores_real', 'Dmain/scores_fake'):
+    assert all(np.isfinite(r[key]) for r in records), key
+  assert any('Dreg/loss_Dr1' in r for r in records) and any('Greg/loss_Gpl' in r for r in records)
+  assert records[-1]['kimg'] == pytest.approx(0.064)
+  assert list(finished_run.glob('events.out.tfevents.*'))
+  grids = sorted(finished_run.glob('samples_*.png'))
+  assert [p.name for p in grids] == ['samples_000000032.png', 'samples_000000064.png']
+  grid = np.asarray(Image.open(grids[-1]))
+  assert grid.shape == (2 * 16, 4 * 16)  # grid_rows x grid_cols grayscale digits
+  assert Checkpointer(finished_run).all_steps() == [4, 8]
+  assert json.loads((finished_run / 'networks.json').read_text())['G']['img_channels'] == 1
+
+
+def test_generate_from_a_workdir(finished_run, tmp_path):
+  assert cli.main(['generate', '--network', str(finished_run), '--seeds', '0-2', '--outdir', str(tmp_path)]) == 0
+  images = [np.asarray(Image.open(tmp_path / f'seed{s:04d}.png')) for s in range(3)]
+  assert images[0].shape == (16, 16) and not np.array_equal(images[0], images[1])
+
+
+def test_init_from_a_workdir_copies_the_weights(finished_run, tmp_path):
+  train_and_evaluate(tiny_config(init_from=str(finished_run), total_kimg=0.008), tmp_path)
+  before, after = run_params(finished_run), run_params(tmp_path)
+  assert int(after['.step']) == 1
+  name = ".G['params']['mapping']['fc0']['weight']"
+  assert np.abs(after[name] - before[name]).max() < 0.05  # one Adam step away from the source, not a fresh init
+  assert not np.array_equal(after[name], before[name])
+
+
+@pytest.mark.parametrize('overrides,message', [
+    (dict(resolution=24), 'power of two'),
+    (dict(batch_size=6), 'minibatch-stddev'),
+    (dict(batch_size=0), 'positive multiple'),
+    (dict(total_kimg=0.0), 'total_kimg'),
+])
+def test_bad_config_fails_before_compiling(overrides, message):
+  with pytest.raises(ValueError, match=message):
+    validate_config(tiny_config(**overrides), num_devices=1)
+
+
+def test_batch_must_split_over_devices():
+  with pytest.raises(ValueError, match='8 devices'):
+    validate_config(tiny_config(batch_size=12), num_devices=8)
+
+
+def test_unknown_dataset_is_named(tmp_path):
+  with pytest.raises(ValueError, match="unknown dataset 'ffhq_typo'.*demo_mnist"):
+    train_and_evaluate(tiny_config(dataset='ffhq_typo'), tmp_path)
+
+
+def test_workdir_of_another_config_is_refused(finished_run):
+  with pytest.raises(ConfigMismatchError, match='r1_gamma'):
+    train_and_evaluate(tiny_config(r1_gamma=5.0), finished_run)
+
+
+def test_cli_reports_bad_input_without_traceback(tmp_path):
+  cmd = [sys.executable, '-m', 'stylegan2_jax.cli', 'train', '--config', str(REPO / 'configs' / 'demo.py') + ':tiny',
+         '--workdir', str(tmp_path), '--config.resolution=24']
+  proc = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 1
+  assert proc.stderr.strip().splitlines()[-1] == ('stylegan2-jax train: error: --config.resolution must be a power '
+                                                  'of two >= 4, got 24')
+  assert 'Traceback' not in proc.stderr
+
+
+def test_nan_loss_stops_the_run_keeping_the_last_good_checkpoint(tmp_path, monkeypatch):
+  run_phase = TrainSteps.run_phase
+
+  def diverging(self, phase, state, *args):
+    state, metrics = run_phase(self, phase, state, *args)
+    if phase == 'Gmain' and int(state.step) >= 5:
+      metrics = dict(metrics, loss_G=metrics['loss_G'] * np.nan)
+    return state, metrics
+
+  monkeypatch.setattr(TrainSteps, 'run_phase', diverging)
+  with pytest.raises(TrainingDivergedError, match='non-finite Gmain/loss_G.*last good checkpoint'):
+    train_and_evaluate(tiny_config(), tmp_path)
+  assert Checkpointer(tmp_path).all_steps() == [4]
