@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Training config file.', lock_config=True)
@@ -43,6 +43,8 @@ def initialize_distributed() -> None:
 def main(argv) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  if not flags.FLAGS['verbosity'].present:
+    logging.set_verbosity(logging.WARNING)  # progress goes to stdout; library INFO chatter only on request
   initialize_distributed()
   from stylegan2_jax.train import TrainingDivergedError, train_and_evaluate  # after initialize()
   try:

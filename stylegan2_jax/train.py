@@ -16,10 +16,8 @@ import signal
 import time
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import logging
 
 from stylegan2_jax import state as train_state
 from stylegan2_jax.checkpointing import Checkpointer
@@ -128,7 +126,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   try:
     state = _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, mesh, stop)
   finally:
-    signal.signal(signal.SIGTERM, previous_handler) if previous_handler is not None else None
+    if previous_handler is not None:
+      signal.signal(signal.SIGTERM, previous_handler)
     checkpointer.close()
     logger.close()
   return state

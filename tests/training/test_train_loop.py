@@ -106,3 +106,14 @@ def test_nan_loss_stops_the_run_keeping_the_last_good_checkpoint(tmp_path, monke
   with pytest.raises(TrainingDivergedError, match='non-finite Gmain/loss_G.*last good checkpoint'):
     train_and_evaluate(tiny_config(), tmp_path)
   assert Checkpointer(tmp_path).all_steps() == [4]
+
+
+def test_mixed_precision_training_runs(tmp_path):
+  config = tiny_config(total_kimg=0.016)
+  for net in (config.G.synthesis_kwargs, config.D):
+    net.update(num_fp16_res=2, fp16_dtype='bfloat16', conv_clamp=256.0)
+  train_and_evaluate(config, tmp_path)
+  records = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
+  assert records and all(np.isfinite(v) for r in records for v in r.values())
+  params = run_params(tmp_path)
+  assert all(v.dtype == np.float32 for k, v in params.items() if "['params']" in k)  # float32 master weights

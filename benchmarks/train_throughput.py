@@ -1,0 +1,91 @@
+"""Training throughput: prints one JSON line per setting (sec/iteration, img/s, sec/kimg, compile time, memory).
+
+    python benchmarks/train_throughput.py                      # res64 and res256
+    python benchmarks/train_throughput.py --settings res64 --iters 3
+
+A training iteration is the official loop's: Gmain and Dmain every step, Greg
+every ``G_reg_interval`` (4) and Dreg every ``D_reg_interval`` (16) steps. Each
+phase is compiled and timed on its own (after a warm-up call), and
+``sec_per_iter = Gmain + Dmain + Greg / 4 + Dreg / 16``, the amortized cost.
+Settings follow the official ``paper256`` recipe: ``res64`` is batch 8,
+channel_base 16384, channel_max 512, z/w 512, 8 mapping layers, r1_gamma 0.0256;
+``res256`` the same at 256x256 (r1_gamma 1). Float32, random weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import jax
+import numpy as np
+
+from benchmarks.generator_throughput import peak_memory_bytes
+from stylegan2_jax import state as train_state
+from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
+from stylegan2_jax.train_config import build_networks, build_optimizers, loss_settings, training_config
+from stylegan2_jax.train_steps import PHASES, TrainSteps
+
+SETTINGS = {'res64': dict(resolution=64, r1_gamma=0.0256), 'res256': dict(resolution=256, r1_gamma=1.0)}
+
+
+def benchmark_config(name: str, batch: int):
+  """The training config of a setting."""
+  setting = SETTINGS[name]
+  config = training_config(setting['resolution'])
+  config.batch_size = batch
+  config.r1_gamma = setting['r1_gamma']
+  config.G.synthesis_kwargs.update(channel_base=16384, channel_max=512)
+  config.D.update(channel_base=16384, channel_max=512)
+  return config
+
+
+def run(name: str, batch: int, iters: int) -> dict:
+  """Compiles and times each phase of one setting."""
+  config = benchmark_config(name, batch)
+  mesh = data_mesh()
+  G, D = build_networks(config, img_channels=3)
+  G_opt, D_opt = build_optimizers(config)
+  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh)
+  state = jax.jit(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k),
+                  out_shardings=replicated(mesh))(jax.random.PRNGKey(0))
+  res = config.resolution
+  real = jax.device_put(np.random.RandomState(0).randint(0, 256, (batch, 3, res, res)).astype(np.uint8),
+                        batch_sharding(mesh))
+  compile_s, phase_s = {}, {}
+  for phase in PHASES:
+    t0 = time.perf_counter()
+    state, metrics = steps.run_phase(phase, state, real)  # first call: trace + compile + run
+    jax.block_until_ready((state, metrics))
+    compile_s[phase] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(iters):
+      state, metrics = steps.run_phase(phase, state, real)
+    jax.block_until_ready((state, metrics))
+    phase_s[phase] = (time.perf_counter() - t0) / iters
+    compile_s[phase] -= phase_s[phase]
+  sec_per_iter = (phase_s['Gmain'] + phase_s['Dmain'] + phase_s['Greg'] / config.G_reg_interval
+                  + phase_s['Dreg'] / config.D_reg_interval)
+  return dict(setting=name, resolution=res, batch=batch, channel_base=16384, channel_max=512,
+              r1_gamma=config.r1_gamma, iters_per_phase=iters, sec_per_iter=round(sec_per_iter, 3),
+              img_per_s=round(batch / sec_per_iter, 3), sec_per_kimg=round(sec_per_iter * 1000 / batch, 1),
+              phase_s={k: round(v, 3) for k, v in phase_s.items()},
+              compile_s=round(sum(compile_s.values()), 1), peak_memory_bytes=peak_memory_bytes(),
+              backend=jax.default_backend(), device=jax.devices()[0].device_kind, device_count=jax.device_count(),
+              cpu=platform.processor() or platform.machine(), jax=jax.__version__)
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--settings', default='res64,res256', help='comma-separated: ' + ','.join(SETTINGS))
+  parser.add_argument('--batch', type=int, default=8)
+  parser.add_argument('--iters', type=int, default=3, help='timed calls per phase after the warm-up call')
+  args = parser.parse_args()
+  for name in args.settings.split(','):
+    print(json.dumps(run(name.strip(), args.batch, args.iters)), flush=True)
+
+
+if __name__ == '__main__':
+  main()
