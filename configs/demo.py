@@ -16,6 +16,8 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   """Demo training config; ``arg='tiny'`` for a quick smoke run."""
   config = training_config(resolution=32)
   config.dataset = 'demo_mnist'
+  config.conditional = True       # one-hot digit labels: the sample grid shows one digit class per column
+  config.grid_rows, config.grid_cols = 4, 10
   config.batch_size = 32
   config.total_kimg = 32.0        # about 10 minutes on 2 CPU cores (57 img/s)
   config.G.update(z_dim=128, w_dim=128)
@@ -29,6 +31,7 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.image_kimg = 5.0
   config.checkpoint_kimg = 5.0
   if arg == 'tiny':
+    config.conditional = False
     config.resolution = 16
     config.batch_size = 8
     config.total_kimg = 0.064

@@ -1,11 +1,12 @@
 """The fast JAX ops against slow numpy references that follow the official generic path."""
 
 import jax.numpy as jnp
+from jax import lax
 import numpy as np
 import pytest
 
 from stylegan2_jax.ops.bias_act import bias_act
-from stylegan2_jax.ops.conv2d_resample import conv2d_resample
+from stylegan2_jax.ops.conv2d_resample import _DN, _conv_transpose, conv2d_resample
 from stylegan2_jax.ops.reference import bias_act_ref, conv2d_resample_ref, upfirdn2d_ref
 from stylegan2_jax.ops.upfirdn2d import downsample2d, setup_filter, upfirdn2d, upsample2d
 
@@ -64,3 +65,15 @@ def test_bias_act_matches_reference(act, gain, clamp):
 def test_bias_act_rejects_unknown_activation():
   with pytest.raises(ValueError, match='unknown activation'):
     bias_act(jnp.zeros((1, 2)), act='gelu_typo')
+
+
+@pytest.mark.parametrize('k,stride', [(1, 2), (2, 2), (3, 2), (4, 2), (3, 3)])
+def test_polyphase_transposed_conv_equals_the_dilated_one(k, stride):
+  rng = np.random.RandomState(k * 10 + stride)
+  x = jnp.asarray(rng.randn(2, 5, 6, 3), jnp.float32)
+  w = jnp.asarray(rng.randn(4, 3, k, k), jnp.float32)
+  ref = lax.conv_general_dilated(x, w[:, :, ::-1, ::-1], (1, 1), [(k - 1, k - 1), (k - 1, k - 1)],
+                                 lhs_dilation=(stride, stride), dimension_numbers=_DN)
+  out = _conv_transpose(x, w, stride)
+  assert out.shape == ref.shape
+  np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
