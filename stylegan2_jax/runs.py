@@ -12,7 +12,6 @@ import json
 import pathlib
 from typing import Any
 
-import jax
 import ml_collections
 from flax.core import FrozenDict
 
@@ -56,9 +55,7 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None):
   kwargs = json.loads((workdir / 'networks.json').read_text())
   G, D = generator_from_kwargs(kwargs['G']), discriminator_from_kwargs(kwargs['D'])
   G_opt, D_opt = build_optimizers(config)
-  abstract = jax.eval_shape(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k), jax.random.PRNGKey(0))
-  sharding = replicated(data_mesh())
-  abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding), abstract)
+  abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(data_mesh()))
   checkpointer = Checkpointer(workdir)
   try:
     step = checkpointer.latest_step() if step is None else step

@@ -48,8 +48,8 @@ def official_adam(learning_rate: float, b1: float, b2: float, eps: float = 1e-8)
   log_b2 = math.log(b2)
 
   def init(params):
-    zeros = jax.tree.map(jnp.zeros_like, params)
-    return optax.ScaleByAdamState(count=jnp.zeros([], jnp.int32), mu=zeros, nu=jax.tree.map(jnp.zeros_like, params))
+    return optax.ScaleByAdamState(count=jnp.zeros([], jnp.int32), mu=jax.tree.map(jnp.zeros_like, params),
+                                  nu=jax.tree.map(jnp.zeros_like, params))
 
   def update(grads, state, params=None):
     del params
@@ -115,3 +115,10 @@ def create_train_state(G, D, G_opt: optax.GradientTransformation, D_opt: optax.G
                     G_ema=jax.tree.map(jnp.copy, G_vars if G_ema_vars is None else dict(G_ema_vars)), D=D_vars,
                     G_opt=G_opt.init(G_vars['params']), D_opt=D_opt.init(D_vars['params']),
                     pl_mean=jnp.zeros([], jnp.float32), rng=jax.random.key_data(rng))
+
+
+def abstract_train_state(G, D, G_opt: optax.GradientTransformation, D_opt: optax.GradientTransformation,
+                         sharding) -> TrainState:
+  """Shapes, dtypes and ``sharding`` of a :class:`TrainState` without computing it (a checkpoint restore target)."""
+  abstract = jax.eval_shape(lambda key: create_train_state(G, D, G_opt, D_opt, key), jax.random.PRNGKey(0))
+  return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding), abstract)

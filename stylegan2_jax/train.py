@@ -106,8 +106,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   def create(key, init=None):
     return train_state.create_train_state(G, D, G_opt, D_opt, key, *(init or ()))
 
-  abstract = jax.eval_shape(create, jax.random.PRNGKey(0))
-  abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=replicated(mesh)), abstract)
+  abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(mesh))
   meta = dict(tick=0, image_nimg=0, checkpoint_nimg=0)
   latest = checkpointer.latest_step()
   if latest is not None:

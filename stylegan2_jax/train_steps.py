@@ -20,7 +20,7 @@ from stylegan2_jax import losses
 from stylegan2_jax import state as train_state
 from stylegan2_jax.networks.discriminator import Discriminator
 from stylegan2_jax.networks.generator import Generator
-from stylegan2_jax.sharding import batch_sharding, replicated
+from stylegan2_jax.sharding import batch_sharding
 
 PHASES = ('Gmain', 'Greg', 'Dmain', 'Dreg')
 
@@ -60,7 +60,6 @@ class TrainSteps:
     self.settings = settings
     self.mesh = mesh
     self.batch = batch_sharding(mesh)
-    self.replicated = replicated(mesh)
     s = settings
     self.g_step = self._jit(functools.partial(self._generator_step, main=True, reg=s.G_reg_interval is None
                                               and s.pl_weight > 0))

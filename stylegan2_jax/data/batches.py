@@ -24,15 +24,18 @@ class ArrayBatches:
     self.local_size = batch_size // process_count
     self.local_start = process_index * self.local_size
     self.position = 0
-    self._epoch_cache: dict[int, np.ndarray] = {}
+    self._epoch: tuple[int, np.ndarray, np.ndarray] | None = None  # (epoch, permutation, x-flip decisions)
 
   def __len__(self) -> int:
     return len(self.images)
 
-  def _permutation(self, epoch: int) -> np.ndarray:
-    if epoch not in self._epoch_cache:
-      self._epoch_cache = {epoch: np.random.default_rng([self.seed, epoch]).permutation(len(self.images))}
-    return self._epoch_cache[epoch]
+  def _order(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """(permutation, x-flip per position) of an epoch, drawn from (seed, epoch); the current epoch's is kept."""
+    if self._epoch is None or self._epoch[0] != epoch:
+      n = len(self.images)
+      flips = np.random.default_rng([self.seed, epoch, 1]).random(n) < 0.5 if self.xflip else np.zeros(n, bool)
+      self._epoch = (epoch, np.random.default_rng([self.seed, epoch]).permutation(n), flips)
+    return self._epoch[1], self._epoch[2]
 
   def get_state(self) -> dict:
     """What a checkpoint stores to resume the iterator exactly."""
@@ -53,9 +56,9 @@ class ArrayBatches:
     flip = np.zeros(self.local_size, bool)
     for epoch in np.unique(positions // n):
       sel = positions // n == epoch
-      index[sel] = self._permutation(int(epoch))[positions[sel] % n]
-      if self.xflip:
-        flip[sel] = np.random.default_rng([self.seed, int(epoch), 1]).random(n)[positions[sel] % n] < 0.5
+      permutation, flips = self._order(int(epoch))
+      index[sel] = permutation[positions[sel] % n]
+      flip[sel] = flips[positions[sel] % n]
     images = self.images[index]
     if self.xflip:
       images = np.where(flip[:, None, None, None], images[..., ::-1], images)
