@@ -64,12 +64,16 @@ def build_networks(config: ml_collections.ConfigDict, img_channels: int, c_dim: 
 
 
 def build_optimizers(config: ml_collections.ConfigDict):
-  """The official G and D Adam, with the lazy-regularization compensation."""
+  """The official G and D Adam, with the lazy-regularization compensation.
+
+  As the official loop, the compensation follows the interval alone: a config
+  that sets ``pl_weight=0`` or ``r1_gamma=0`` but keeps its interval still gets
+  ``lr * k/(k+1)`` (the official cifar config does this); set the interval to
+  None to train without it.
+  """
   betas = tuple(config.adam_betas)
-  g_interval = config.G_reg_interval if config.pl_weight > 0 else None
-  d_interval = config.D_reg_interval if config.r1_gamma > 0 else None
-  return (train_state.lazy_adam(config.G_lr, g_interval, betas, config.adam_eps),
-          train_state.lazy_adam(config.D_lr, d_interval, betas, config.adam_eps))
+  return (train_state.lazy_adam(config.G_lr, config.G_reg_interval, betas, config.adam_eps),
+          train_state.lazy_adam(config.D_lr, config.D_reg_interval, betas, config.adam_eps))
 
 
 def loss_settings(config: ml_collections.ConfigDict, num_devices: int) -> LossSettings:

@@ -76,3 +76,29 @@ def test_ema_beta_and_update(data):
 def test_sanitize_gradients_as_official():
   g = jnp.array([jnp.nan, jnp.inf, -jnp.inf, 2.0])
   np.testing.assert_array_equal(train_state.sanitize_gradients(g), [0.0, 1e5, -1e5, 2.0])
+
+
+@pytest.mark.parametrize('disabled', [dict(pl_weight=0.0), dict(r1_gamma=0.0)])
+def test_lazy_compensation_follows_the_interval_not_the_weight(disabled):
+  """The official loop sets lr * k/(k+1) and betas ** (k/(k+1)) whenever an interval is set, even with a zero weight."""
+  from stylegan2_jax.train_config import build_optimizers, training_config
+  params = {'w': jnp.zeros([3])}
+  grads = {'w': jnp.asarray([1.0, -2.0, 0.5])}
+
+  def one_step(config):
+    updates = []
+    for opt in build_optimizers(config):
+      new_params, _ = train_state.apply_adam(opt, params, opt.init(params), grads)
+      updates.append(np.asarray(new_params['w']))
+    return updates
+
+  config = training_config(32)
+  reference = one_step(config)
+  np.testing.assert_allclose(reference[0], -config.G_lr * 0.8 * np.sign(grads['w']), rtol=1e-5)
+  np.testing.assert_allclose(reference[1], -config.D_lr * 16 / 17 * np.sign(grads['w']), rtol=1e-5)
+  config.update(disabled)
+  for got, want in zip(one_step(config), reference):
+    np.testing.assert_array_equal(got, want)
+  config.update(G_reg_interval=None, D_reg_interval=None)
+  for got in one_step(config):
+    np.testing.assert_allclose(got, -config.G_lr * np.sign(grads['w']), rtol=1e-5)
