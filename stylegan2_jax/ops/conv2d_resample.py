@@ -13,10 +13,21 @@ with it to float rounding:
   upsample). The transposed convolution is computed in polyphase form (one
   stride-1 convolution per output phase, fused), which XLA differentiates fast
   on every backend.
+
+The polyphase convolution and the strided (downsampling) convolution carry
+their own VJPs (:func:`_padded_conv`, :func:`_strided_conv`): XLA:CPU runs the
+weight-gradient convolution of a padded or input-dilated convolution, which
+plain autodiff produces in the second derivatives of the path-length and R1
+regularizers, through a slow generic loop (about 25x slower). The hand-written
+VJPs express the input gradients as an unpadded-output convolution and as the
+polyphase transposed convolution, whose derivatives stay on the fast path.
 """
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -30,6 +41,63 @@ def _conv(x, w, stride=1, padding=0):
   return lax.conv_general_dilated(
       x, w.astype(x.dtype), window_strides=(stride, stride),
       padding=[(padding, padding), (padding, padding)], dimension_numbers=_DN)
+
+
+def _valid_conv(x, w):
+  return lax.conv_general_dilated(x, w, window_strides=(1, 1), padding='VALID', dimension_numbers=_DN)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _padded_conv(x, w, pad):
+  """Stride-1 correlation of NHWC ``x`` zero-padded by ``pad = ((y0, y1), (x0, x1))`` with ``w`` [out, in, kh, kw]."""
+  return _valid_conv(jnp.pad(x, [(0, 0), pad[0], pad[1], (0, 0)]), w)
+
+
+def _padded_conv_fwd(x, w, pad):
+  return _padded_conv(x, w, pad), (x, w)
+
+
+def _padded_conv_bwd(pad, residuals, g):
+  x, w = residuals
+  _, _, kh, kw = w.shape
+  # d/dx: correlate g with the spatially reversed, transposed kernel; the output covers x only (not its padding)
+  edges = [(k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip((kh, kw), pad)]
+  g_cropped = lax.pad(g, jnp.zeros((), g.dtype), [(0, 0, 0)] + [(min(lo, 0), min(hi, 0), 0) for lo, hi in edges]
+                      + [(0, 0, 0)])
+  dx = lax.conv_general_dilated(g_cropped, w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), window_strides=(1, 1),
+                                padding=[(max(lo, 0), max(hi, 0)) for lo, hi in edges], dimension_numbers=_DN)
+  # d/dw: the weight gradient of the unpadded (VALID) convolution of the padded input
+  _, weight_vjp = jax.vjp(lambda w: _valid_conv(jnp.pad(x, [(0, 0), pad[0], pad[1], (0, 0)]), w), w)
+  return dx, weight_vjp(g)[0]
+
+
+_padded_conv.defvjp(_padded_conv_fwd, _padded_conv_bwd)
+
+
+def _strided_valid_conv(x, w, stride):
+  return lax.conv_general_dilated(x, w, window_strides=(stride, stride), padding='VALID', dimension_numbers=_DN)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _strided_conv(x, w, stride):
+  """Strided VALID correlation of NHWC ``x`` with ``w`` [out, in, kh, kw], with a VJP whose input gradient is the
+  polyphase transposed convolution (so that its own derivatives, e.g. R1's, avoid input-dilated convolutions)."""
+  return _strided_valid_conv(x, w, stride)
+
+
+def _strided_conv_fwd(x, w, stride):
+  return _strided_conv(x, w, stride), (x, w)
+
+
+def _strided_conv_bwd(stride, residuals, g):
+  x, w = residuals
+  dx = _conv_transpose(g, w.transpose(1, 0, 2, 3), stride)  # the adjoint of the strided correlation
+  dx = jnp.pad(dx, [(0, 0), (0, x.shape[1] - dx.shape[1]), (0, x.shape[2] - dx.shape[2]), (0, 0)])
+  _, weight_vjp = jax.vjp(lambda w: _strided_valid_conv(x, w, stride), w)
+  return dx, weight_vjp(g)[0]
+
+
+_strided_conv.defvjp(_strided_conv_fwd, _strided_conv_bwd)
 
 
 def _conv_transpose(x, w, stride):
@@ -53,8 +121,7 @@ def _conv_transpose(x, w, stride):
   gathered = flipped[:, :, np.clip(jy, 0, None), np.clip(jx, 0, None)]  # [out, in, s, s, K'h, K'w]
   kernel = jnp.where(valid, gathered, 0).transpose(2, 3, 0, 1, 4, 5).reshape(
       stride * stride * out_ch, in_ch, taps_y.shape[1], taps_x.shape[1])
-  x = jnp.pad(x, [(0, 0), pad_y, pad_x, (0, 0)])
-  y = _conv(x, kernel)                                                  # [n, m_y, m_x, s*s*out]
+  y = _padded_conv(x, kernel.astype(x.dtype), (pad_y, pad_x))          # [n, m_y, m_x, s*s*out]
   y = y.reshape(n, m_y, m_x, stride, stride, out_ch).transpose(0, 1, 3, 2, 4, 5)
   y = y.reshape(n, m_y * stride, m_x * stride, out_ch)
   return y[:, :(h - 1) * stride + kh, :(wd - 1) * stride + kw]
@@ -121,7 +188,7 @@ def conv2d_resample(x: jnp.ndarray, w: jnp.ndarray, f: np.ndarray | None = None,
     return upfirdn2d(x, f, up=up, padding=(px0, px1, py0, py1), gain=up ** 2)
   if down > 1:
     x = upfirdn2d(x, f, padding=(px0, px1, py0, py1))
-    return _conv(x, w, stride=down)
+    return _strided_conv(x, w.astype(x.dtype), down)
   if up > 1:
     if flip_weight:  # the official synthesis layers pass flip_weight=False: weight used as stored
       w = w[:, :, ::-1, ::-1]

@@ -1,12 +1,13 @@
 """The fast JAX ops against slow numpy references that follow the official generic path."""
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 import numpy as np
 import pytest
 
 from stylegan2_jax.ops.bias_act import bias_act
-from stylegan2_jax.ops.conv2d_resample import _DN, _conv_transpose, conv2d_resample
+from stylegan2_jax.ops.conv2d_resample import _DN, _conv_transpose, _padded_conv, _strided_conv, conv2d_resample
 from stylegan2_jax.ops.reference import bias_act_ref, conv2d_resample_ref, upfirdn2d_ref
 from stylegan2_jax.ops.upfirdn2d import downsample2d, setup_filter, upfirdn2d, upsample2d
 
@@ -77,3 +78,35 @@ def test_polyphase_transposed_conv_equals_the_dilated_one(k, stride):
   out = _conv_transpose(x, w, stride)
   assert out.shape == ref.shape
   np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+PADS_AND_STRIDES = [(2, ((1, 1), (1, 1)), 1), (3, ((2, 0), (0, 1)), 1), (2, ((0, 1), (1, 0)), 1),
+                    (1, ((0, 0), (1, 2)), 1), (3, ((0, 0), (0, 0)), 2), (3, ((0, 0), (0, 0)), 3),
+                    (2, ((0, 0), (0, 0)), 2)]
+
+
+@pytest.mark.parametrize('k,pad,stride', PADS_AND_STRIDES)
+def test_custom_conv_derivatives_equal_autodiff(k, pad, stride):
+  """The hand-written VJPs (padded and strided convolutions): first and second derivatives match plain autodiff."""
+  rng = np.random.RandomState(k * 10 + stride)
+  x = jnp.asarray(rng.randn(2, 8, 9, 3), jnp.float32)  # odd and even sizes: strided outputs may leave a remainder
+  w = jnp.asarray(rng.randn(4, 3, k, k), jnp.float32)
+
+  def plain(x, w):
+    return lax.conv_general_dilated(jnp.pad(x, [(0, 0), pad[0], pad[1], (0, 0)]), w, (stride, stride), 'VALID',
+                                    dimension_numbers=_DN)
+
+  y = jnp.asarray(rng.randn(*plain(x, w).shape), jnp.float32)
+  custom = (lambda x, w: _padded_conv(x, w, pad)) if stride == 1 else (lambda x, w: _strided_conv(x, w, stride))
+  np.testing.assert_allclose(custom(x, w), plain(x, w), rtol=1e-6, atol=1e-6)
+
+  def first(conv):
+    return jax.grad(lambda x, w: jnp.sum(conv(x, w) * y), argnums=(0, 1))(x, w)
+
+  def second(conv):  # the path-length pattern: gradient w.r.t. the weights of a norm of an input gradient
+    inner = lambda x, w: jax.grad(lambda x: jnp.sum(conv(x, w) * y))(x)
+    return jax.grad(lambda x, w: jnp.sum(jnp.square(inner(x, w)) * jnp.arange(x.size).reshape(x.shape)),
+                    argnums=(0, 1))(x, w)
+
+  for got, want in zip(first(custom) + second(custom), first(plain) + second(plain)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(want))))
