@@ -43,14 +43,14 @@ def _conv(x, w, stride=1, padding=0):
       padding=[(padding, padding), (padding, padding)], dimension_numbers=_DN)
 
 
-def _valid_conv(x, w):
-  return lax.conv_general_dilated(x, w, window_strides=(1, 1), padding='VALID', dimension_numbers=_DN)
+def _pad_spatial(x, pad):
+  return jnp.pad(x, [(0, 0), pad[0], pad[1], (0, 0)])
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _padded_conv(x, w, pad):
   """Stride-1 correlation of NHWC ``x`` zero-padded by ``pad = ((y0, y1), (x0, x1))`` with ``w`` [out, in, kh, kw]."""
-  return _valid_conv(jnp.pad(x, [(0, 0), pad[0], pad[1], (0, 0)]), w)
+  return _conv(_pad_spatial(x, pad), w)
 
 
 def _padded_conv_fwd(x, w, pad):
@@ -67,22 +67,19 @@ def _padded_conv_bwd(pad, residuals, g):
   dx = lax.conv_general_dilated(g_cropped, w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), window_strides=(1, 1),
                                 padding=[(max(lo, 0), max(hi, 0)) for lo, hi in edges], dimension_numbers=_DN)
   # d/dw: the weight gradient of the unpadded (VALID) convolution of the padded input
-  _, weight_vjp = jax.vjp(lambda w: _valid_conv(jnp.pad(x, [(0, 0), pad[0], pad[1], (0, 0)]), w), w)
+  x_padded = _pad_spatial(x, pad)
+  _, weight_vjp = jax.vjp(lambda w: _conv(x_padded, w), w)
   return dx, weight_vjp(g)[0]
 
 
 _padded_conv.defvjp(_padded_conv_fwd, _padded_conv_bwd)
 
 
-def _strided_valid_conv(x, w, stride):
-  return lax.conv_general_dilated(x, w, window_strides=(stride, stride), padding='VALID', dimension_numbers=_DN)
-
-
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _strided_conv(x, w, stride):
   """Strided VALID correlation of NHWC ``x`` with ``w`` [out, in, kh, kw], with a VJP whose input gradient is the
   polyphase transposed convolution (so that its own derivatives, e.g. R1's, avoid input-dilated convolutions)."""
-  return _strided_valid_conv(x, w, stride)
+  return _conv(x, w, stride=stride)
 
 
 def _strided_conv_fwd(x, w, stride):
@@ -93,7 +90,7 @@ def _strided_conv_bwd(stride, residuals, g):
   x, w = residuals
   dx = _conv_transpose(g, w.transpose(1, 0, 2, 3), stride)  # the adjoint of the strided correlation
   dx = jnp.pad(dx, [(0, 0), (0, x.shape[1] - dx.shape[1]), (0, x.shape[2] - dx.shape[2]), (0, 0)])
-  _, weight_vjp = jax.vjp(lambda w: _strided_valid_conv(x, w, stride), w)
+  _, weight_vjp = jax.vjp(lambda w: _conv(x, w, stride=stride), w)
   return dx, weight_vjp(g)[0]
 
 
