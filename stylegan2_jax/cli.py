@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from stylegan2_jax import __version__
+from stylegan2_jax.data.dataset_tool import add_dataset_command
 
 
 def _add_generate(sub) -> None:
@@ -44,6 +45,7 @@ def main(argv=None) -> int:
   sub = parser.add_subparsers(dest='command', required=True)
   _add_generate(sub)
   _add_train(sub)
+  add_dataset_command(sub)
   args = parser.parse_args(argv)
   from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError
   try:

@@ -21,7 +21,7 @@ import numpy as np
 
 from stylegan2_jax import state as train_state
 from stylegan2_jax.checkpointing import Checkpointer
-from stylegan2_jax.data.batches import ArrayBatches
+from stylegan2_jax.data.batches import Batches
 from stylegan2_jax.data.datasets import load_dataset
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.runs import write_networks_json
@@ -90,16 +90,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   workdir = pathlib.Path(workdir)
   mesh = data_mesh()
   validate_config(config, mesh.size, jax.process_count())
-  images, labels = load_dataset(config.dataset, config.resolution, config.conditional)
+  source = load_dataset(config.dataset, config.resolution, config.data_dir)
+  batches = Batches(source, config.batch_size, config.seed, config.xflip, config.conditional,
+                    jax.process_index(), jax.process_count(), config.data_threads, config.data_prefetch)
   check_workdir_config(workdir, config)
-  G, D = build_networks(config, images.shape[1], 0 if labels is None else labels.shape[1])
+  G, D = build_networks(config, source.channels, batches.num_classes)
   if jax.process_index() == 0:
     write_networks_json(workdir, G, D)
   G_opt, D_opt = build_optimizers(config)
   settings = loss_settings(config, mesh.size)
   steps = TrainSteps(G, D, G_opt, D_opt, settings, mesh)
-  batches = ArrayBatches(images, labels, config.batch_size, config.seed, config.xflip,
-                         jax.process_index(), jax.process_count())
   checkpointer = Checkpointer(workdir, config.keep_checkpoints)
   logger = RunLogger(workdir, enabled=jax.process_index() == 0)
 
@@ -117,7 +117,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     init = init_weights(config.init_from, G, D, logger) if config.init_from else None
     state = jax.jit(create, out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed), init)
     logger.info(f'new run in {workdir}: G {_count(state.G["params"])} and D {_count(state.D["params"])} '
-                f'parameters, {len(images)} images, {mesh.size} devices, {jax.process_count()} processes')
+                f'parameters, {len(source)} images ({source.description}), {mesh.size} devices, {jax.process_count()} processes')
 
   sample_grid = sample_grid_fn(G, config, mesh)
   stop = {'signal': None}

@@ -16,14 +16,17 @@ from stylegan2_jax.train_steps import LossSettings
 
 # Fields a resumed run may change; every other field must equal the run's saved config.
 RESUMABLE_CHANGES = ('total_kimg', 'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints',
-                     'init_from', 'grid_seed')
+                     'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch')
 
 
 def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
   """Official StyleGAN2 defaults (config F losses; the network sizes are the config's business)."""
   return ml_collections.ConfigDict(dict(
       seed=0,                    # seeds initialization, latents, noise and data order
-      dataset='demo_mnist',      # a name from stylegan2_jax.data.datasets.DATASETS
+      dataset='demo_mnist',      # a name from stylegan2_jax.data.datasets.DATASETS or a prepared dataset's directory
+      data_dir='',               # where named datasets live ('' = $TFDS_DATA_DIR or ~/tensorflow_datasets)
+      data_threads=8,            # reader threads decoding images ahead of the training step
+      data_prefetch=2,           # batches read ahead
       resolution=resolution,     # image resolution, a power of two
       conditional=False,         # train on the dataset's labels
       xflip=False,               # add x-flipped copies of the images (randomly, per sample)
