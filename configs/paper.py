@@ -1,0 +1,24 @@
+"""The ``stylegan2-ada-pytorch`` training presets on any dataset and resolution.
+
+    stylegan2-jax train --config configs/paper.py:preset=paper256,dataset=ffhq,res=256 --workdir runs/p256
+
+``preset`` is one of the official ``train.py --cfg`` values: ``paper256``,
+``paper512``, ``paper1024``, ``stylegan2``, ``cifar`` or ``auto`` (which sizes
+batch, gamma and EMA from the resolution, for 8 GPUs' worth of batch). ``dataset`` is a
+name or a prepared dataset's directory (as ``--config.dataset``). These presets
+use no ADA augmentation (the official ``--aug=noaug``). Add ``,tiny`` for a smoke run.
+"""
+
+import ml_collections
+
+from configs.presets import ADA_SPECS, ada_spec, apply_spec, make_tiny, parse_arg
+from stylegan2_jax.train_config import training_config
+
+
+def get_config(arg: str = 'preset=paper256,dataset=ffhq,res=256') -> ml_collections.ConfigDict:
+  """An official preset on ``dataset`` at ``res``."""
+  args = parse_arg(arg, {'preset': tuple(ADA_SPECS) + ('auto',), 'dataset': (), 'res': ()})
+  resolution = int(args.get('res', 256))
+  config = apply_spec(training_config(resolution), ada_spec(args.get('preset', 'paper256'), resolution))
+  config.dataset = args.get('dataset', 'ffhq')
+  return make_tiny(config) if args.get('tiny') else config
