@@ -1,6 +1,7 @@
-"""The StyleGAN2 paper's Table 1 configs B-F and its generator x discriminator architecture grid.
+"""stylegan2-jax train --config configs/ablations.py:config=E,dataset=ffhq,res=1024 --workdir runs/ffhq-E
 
-    stylegan2-jax train --config configs/ablations.py:config=E,dataset=ffhq,res=1024 --workdir runs/ffhq-E
+The StyleGAN2 paper's Table 1 configs B-F and its generator x discriminator architecture grid:
+
     stylegan2-jax train --config configs/ablations.py:config=E,G=orig,D=resnet,dataset=lsun_car --workdir runs/car-Gorig-Dresnet
 
 As the original ``run_training.py`` defines them (each adds to the one before):

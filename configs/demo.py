@@ -1,7 +1,6 @@
-"""The demo: StyleGAN2 on 5,000 real MNIST digits (embedded, no download) at 32x32, on a CPU in minutes.
+"""stylegan2-jax train --config configs/demo.py --workdir runs/demo
 
-    stylegan2-jax train --config configs/demo.py --workdir runs/demo
-
+The demo: StyleGAN2 on 5,000 real MNIST digits (embedded, no download) at 32x32, on a CPU in minutes.
 ``configs/demo.py:tiny`` is a seconds-long smoke run (16x16, few channels) for debugging and tests.
 Small networks and the official "auto" settings for low resolutions (2 mapping
 layers, R1 gamma 0.0002 * res^2 / batch, EMA ramp-up 0.05).

@@ -1,7 +1,6 @@
-"""FFHQ with the StyleGAN2 paper's config F, at any resolution from 4 to 1024.
+"""stylegan2-jax train --config configs/ffhq.py:res=1024 --workdir runs/ffhq1024
 
-    stylegan2-jax train --config configs/ffhq.py:res=1024 --workdir runs/ffhq1024
-
+FFHQ with the StyleGAN2 paper's config F, at any resolution from 4 to 1024.
 First prepare the data: ``stylegan2-jax dataset ffhq --source images1024x1024 --resolution 1024``.
 Config F: channel_base 32768 (512 channels up to 64x64), batch 32, lr 0.002,
 R1 gamma 10, path length 2, style mixing 0.9, EMA 10 kimg, 8 mapping layers,

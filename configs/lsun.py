@@ -1,7 +1,6 @@
-"""LSUN cat, car, church and horse as in the StyleGAN2 paper (config F).
+"""stylegan2-jax train --config configs/lsun.py:category=church --workdir runs/church
 
-    stylegan2-jax train --config configs/lsun.py:category=church --workdir runs/church
-
+LSUN cat, car, church and horse as in the StyleGAN2 paper (config F).
 First prepare the data: ``stylegan2-jax dataset lsun --category church``. The
 paper's settings (original ``run_training.py`` commands): car 512x384 (in a
 512x512 frame here) for 57,000 kimg; cat 256 for 88,000 kimg; church 256 with

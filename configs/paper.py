@@ -1,7 +1,6 @@
-"""The ``stylegan2-ada-pytorch`` training presets on any dataset and resolution.
+"""stylegan2-jax train --config configs/paper.py:preset=paper256,dataset=ffhq,res=256 --workdir runs/p256
 
-    stylegan2-jax train --config configs/paper.py:preset=paper256,dataset=ffhq,res=256 --workdir runs/p256
-
+The ``stylegan2-ada-pytorch`` training presets on any dataset and resolution.
 ``preset`` is one of the official ``train.py --cfg`` values: ``paper256``,
 ``paper512``, ``paper1024``, ``stylegan2``, ``cifar`` or ``auto`` (which sizes
 batch, gamma and EMA from the resolution, for 8 GPUs' worth of batch). ``dataset`` is a

@@ -63,6 +63,40 @@ def validate_config(config: ml_collections.ConfigDict, num_devices: int, num_pro
                      f'{num_devices} devices: change --config.batch_size or --config.pl_batch_shrink')
   if config.total_kimg <= 0:
     raise ValueError(f'--config.total_kimg must be positive, got {config.total_kimg}')
+  _validate_values(config)
+
+
+ARCHITECTURES = ('orig', 'skip', 'resnet')
+
+
+def _config_value(config: ml_collections.ConfigDict, key: str):
+  for part in key.split('.'):
+    config = config[part]
+  return config
+
+
+def _validate_values(config: ml_collections.ConfigDict) -> None:
+  """Range checks of single values, each naming its key."""
+  def require(key: str, ok, what: str) -> None:
+    value = _config_value(config, key)
+    if not ok(value):
+      raise ValueError(f'--config.{key}={value!r}: must be {what}')
+  for key in ('G.synthesis_kwargs.architecture', 'D.architecture'):
+    require(key, lambda v: v in ARCHITECTURES, ' or '.join(ARCHITECTURES))
+  for key in ('G.synthesis_kwargs.channel_base', 'G.synthesis_kwargs.channel_max', 'D.channel_base',
+              'D.channel_max', 'G.z_dim', 'G.w_dim', 'G.mapping_kwargs.num_layers', 'G_lr', 'D_lr', 'ema_kimg',
+              'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints', 'pl_batch_shrink'):
+    require(key, lambda v: v > 0, 'positive')
+  for key in ('r1_gamma', 'pl_weight', 'G.synthesis_kwargs.num_fp16_res', 'D.num_fp16_res', 'data_threads',
+              'data_prefetch'):
+    require(key, lambda v: v >= 0, '>= 0')
+  for key in ('style_mixing_prob', 'pl_decay'):
+    require(key, lambda v: 0 <= v <= 1, 'in [0, 1]')
+  for key in ('G_reg_interval', 'D_reg_interval'):
+    require(key, lambda v: v is None or v >= 1, 'None (regularize in every step) or an interval >= 1')
+  require('ema_rampup', lambda v: v is None or v > 0, 'None or positive')
+  for key in ('G.synthesis_kwargs.fp16_dtype', 'D.fp16_dtype'):
+    require(key, lambda v: v in ('float16', 'bfloat16'), "'float16' or 'bfloat16'")
 
 
 def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> None:

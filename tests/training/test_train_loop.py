@@ -62,10 +62,31 @@ def test_init_from_a_workdir_copies_the_weights(finished_run, tmp_path):
     (dict(batch_size=6), 'minibatch-stddev'),
     (dict(batch_size=0), 'positive multiple'),
     (dict(total_kimg=0.0), 'total_kimg'),
+    (dict(r1_gamma=-1.0), r'--config.r1_gamma=-1.0: must be >= 0'),
+    (dict(style_mixing_prob=1.5), r'--config.style_mixing_prob=1.5: must be in \[0, 1\]'),
+    (dict(G_lr=0.0), r'--config.G_lr=0.0: must be positive'),
+    (dict(D_reg_interval=0), r'--config.D_reg_interval=0: must be None'),
 ])
 def test_bad_config_fails_before_compiling(overrides, message):
   with pytest.raises(ValueError, match=message):
     validate_config(tiny_config(**overrides), num_devices=1)
+
+
+@pytest.mark.parametrize('key,value,message', [
+    ('G.synthesis_kwargs.architecture', 'unet', r"--config.G.synthesis_kwargs.architecture='unet': must be orig or skip"),
+    ('D.architecture', 'Resnet', r"--config.D.architecture='Resnet'"),
+    ('D.channel_base', -4, r'--config.D.channel_base=-4: must be positive'),
+    ('G.synthesis_kwargs.fp16_dtype', 'half', r"fp16_dtype='half': must be 'float16' or 'bfloat16'"),
+])
+def test_bad_network_setting_names_the_key(key, value, message):
+  config = tiny_config()
+  *parents, leaf = key.split('.')
+  target = config
+  for part in parents:
+    target = target[part]
+  target[leaf] = value
+  with pytest.raises(ValueError, match=message):
+    validate_config(config, num_devices=1)
 
 
 def test_batch_must_split_over_devices():
