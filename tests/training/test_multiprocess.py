@@ -28,12 +28,14 @@ def test_two_processes_match_one_process(tmp_path):
     log = open(tmp_path / f'process{pid}.log', 'w')
     procs.append(subprocess.Popen(cmd, env=subprocess_env(XLA_FLAGS='--xla_force_host_platform_device_count=1'),
                                   cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))
-  for pid, proc in enumerate(procs):
-    try:
+  try:
+    for proc in procs:
       proc.wait(timeout=600)
-    finally:
-      for p in procs:
-        p.kill() if p.poll() is None else None
+  finally:  # only a timeout or an error here leaves a process to kill; both must finish on their own
+    for proc in procs:
+      if proc.poll() is None:
+        proc.kill()
+  for pid, proc in enumerate(procs):
     assert proc.returncode == 0, (tmp_path / f'process{pid}.log').read_text()[-5000:]
   logs = [(tmp_path / f'process{pid}.log').read_text() for pid in range(2)]
   assert '2 devices, 2 processes' in logs[0]
