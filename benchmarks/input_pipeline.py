@@ -38,7 +38,7 @@ def make_dataset(root: str, resolution: int, count: int) -> tuple[TfdsSource, fl
                                                                                      compress_level=1)
   start = time.time()
   builder = image_collection_builder(f'{root}/raw', resolution, f'{root}/data', 'bench', labels=True)
-  summary = prepare(builder, builder.skipped)
+  summary = prepare(builder)
   return TfdsSource(summary['path']), time.time() - start
 
 

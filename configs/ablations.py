@@ -26,8 +26,8 @@ regularization and path length, not the growing schedule.
 import ml_collections
 
 from configs.presets import config_f, make_tiny, parse_arg
+from stylegan2_jax.networks.generator import ARCHITECTURES
 
-ARCHITECTURES = ('orig', 'skip', 'resnet')
 RESOLUTION_OF = {'ffhq': 1024, 'lsun_car': 512}
 
 

@@ -78,6 +78,13 @@ def load_generator(path: str | os.PathLike) -> LoadedNetwork:
   return load_official_generator(path)
 
 
+def seeded_noise(names: Sequence[tuple[str, int]], seeds: jnp.ndarray) -> dict[str, jnp.ndarray]:
+  """Per-image noise inputs {name: [N, 1, r, r]}: layer ``i`` from ``fold_in(jax.random.key(seed), i)``."""
+  keys = jax.vmap(jax.random.key)(seeds)
+  return {name: jax.vmap(lambda k, i=i, r=r: jax.random.normal(jax.random.fold_in(k, i), (1, r, r)))(keys)
+          for i, (name, r) in enumerate(names)}
+
+
 def generate_images(net: LoadedNetwork, seeds: Sequence[int], truncation_psi: float = 1.0,
                     truncation_cutoff: int | None = None, noise_mode: str = 'const',
                     class_idx: int | None = None, batch_size: int = 8,
@@ -95,11 +102,7 @@ def generate_images(net: LoadedNetwork, seeds: Sequence[int], truncation_psi: fl
 
   @jax.jit
   def run(variables, z, c, seeds):
-    noise = None
-    if noise_mode == 'random' and names:
-      keys = jax.vmap(jax.random.key)(seeds)
-      noise = {name: jax.vmap(lambda k, i=i, r=r: jax.random.normal(jax.random.fold_in(k, i), (1, r, r)))(keys)
-               for i, (name, r) in enumerate(names)}
+    noise = seeded_noise(names, seeds) if noise_mode == 'random' and names else None
     mode = 'random' if noise is not None else ('none' if noise_mode == 'random' else noise_mode)
     ws = G.apply(variables, z, c, truncation_psi, truncation_cutoff, method=G.map)
     return to_uint8(G.apply(variables, ws, mode, noise, method=G.synthesize))

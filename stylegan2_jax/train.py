@@ -23,6 +23,7 @@ from stylegan2_jax import state as train_state
 from stylegan2_jax.checkpointing import Checkpointer
 from stylegan2_jax.data.batches import Batches
 from stylegan2_jax.data.datasets import load_dataset
+from stylegan2_jax.networks.generator import ARCHITECTURES
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.runs import write_networks_json
 from stylegan2_jax.train_config import RESUMABLE_CHANGES, build_networks, build_optimizers, loss_settings
@@ -65,8 +66,6 @@ def validate_config(config: ml_collections.ConfigDict, num_devices: int, num_pro
     raise ValueError(f'--config.total_kimg must be positive, got {config.total_kimg}')
   _validate_values(config)
 
-
-ARCHITECTURES = ('orig', 'skip', 'resnet')
 
 
 def _config_value(config: ml_collections.ConfigDict, key: str):
@@ -151,7 +150,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     init = init_weights(config.init_from, G, D, logger) if config.init_from else None
     state = jax.jit(create, out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed), init)
     logger.info(f'new run in {workdir}: G {_count(state.G["params"])} and D {_count(state.D["params"])} '
-                f'parameters, {len(source)} images ({source.description}), {mesh.size} devices, {jax.process_count()} processes')
+                f'parameters, {len(source)} images ({source.description}), {mesh.size} devices, '
+                f'{jax.process_count()} processes')
 
   sample_grid = sample_grid_fn(G, config, mesh)
   stop = {'signal': None}

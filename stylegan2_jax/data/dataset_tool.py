@@ -48,7 +48,7 @@ def add_dataset_command(sub) -> None:
 
 def run_dataset_command(args: argparse.Namespace) -> dict:
   """Prepares the dataset the arguments describe and prints its summary; returns the summary."""
-  from stylegan2_jax.data.datasets import default_data_dir  # pylint: disable=import-outside-toplevel
+  from stylegan2_jax.data.datasets import DATASETS, default_data_dir  # pylint: disable=import-outside-toplevel
   from stylegan2_jax.data.prepare import prepare  # pylint: disable=import-outside-toplevel
   logging.getLogger('absl').setLevel(logging.ERROR)  # tfds' notes on custom configs and OpenCV
   data_dir = str(default_data_dir(args.data_dir or ''))
@@ -70,10 +70,10 @@ def run_dataset_command(args: argparse.Namespace) -> dict:
     train_with = f'lsun_{args.category}' if not args.max_images else builder.data_dir
     details = dict(source=f'tfds lsun/{LSUN_CATEGORIES[args.category][0]}',
                    transform=LSUN_CATEGORIES[args.category][2])
-  summary = prepare(builder, builder.skipped, details)
+  summary = prepare(builder, details)
   print(format_summary(summary))
   flags = f'--config.dataset={train_with} --config.resolution={summary["resolution"]}'
-  if train_with in ('ffhq', f'lsun_{getattr(args, "category", "")}') and args.data_dir:
+  if train_with in DATASETS and args.data_dir:
     flags += f' --config.data_dir={args.data_dir}'
   if summary['labels']:
     flags += ' --config.conditional=True'

@@ -17,8 +17,8 @@ import re
 
 import tensorflow_datasets as tfds
 
-from stylegan2_jax.data.image_prep import TRANSFORMS, TooSmallError, decode_image, encode_png, transform_image
-from stylegan2_jax.data.prepare import SkipItem, SkipReport, process_items
+from stylegan2_jax.data.image_prep import TRANSFORMS, decode_image, encode_png, transform_image
+from stylegan2_jax.data.prepare import SkipItem, SkipReport, check_output_resolution, process_items
 from stylegan2_jax.data.raw_images import ImageCollectionReader, RawImage
 
 
@@ -76,11 +76,7 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
     def example(item: RawImage):
       if cfg.labels and item.label is None:
         raise SkipItem('no class: not inside a class subfolder')
-      image = decode_image(reader.read(item.path), cfg.channels)
-      try:
-        pixels = transform_image(image, cfg.resolution, cfg.transform)
-      except TooSmallError as error:
-        raise SkipItem(f'too small: {error}') from None
+      pixels = transform_image(decode_image(reader.read(item.path), cfg.channels), cfg.resolution, cfg.transform)
       ex = dict(image=encode_png(pixels), filename=item.path)
       if cfg.labels:
         ex['label'] = class_index[item.label]
@@ -93,8 +89,7 @@ def image_collection_builder(source: str, resolution: int, data_dir: str | None 
                              transform: str = 'center-crop', channels: int = 3, labels: bool = False,
                              max_images: int | None = None, num_threads: int | None = None) -> Stylegan2Images:
   """The builder of one prepared collection, ``<data_dir>/stylegan2_images/<name>/1.0.0``."""
-  if resolution < 4 or resolution & (resolution - 1):
-    raise ValueError(f'--resolution must be a power of two >= 4, got {resolution}')
+  check_output_resolution(resolution)
   if transform not in TRANSFORMS:
     raise ValueError(f'unknown --transform {transform!r}; use one of {", ".join(TRANSFORMS)}')
   if channels not in (1, 3):

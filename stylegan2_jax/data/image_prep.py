@@ -21,11 +21,13 @@ import io
 import numpy as np
 from PIL import Image
 
+from stylegan2_jax.data.prepare import SkipItem
+
 TRANSFORMS = ('center-crop', 'center-crop-wide', 'pad', 'stretch')
 
 
-class TooSmallError(ValueError):
-  """The image is too small for the transform (the official tool skips such images)."""
+class TooSmallError(SkipItem, ValueError):
+  """The image is too small for the transform (the official tool skips it); the message starts "too small: "."""
 
 
 def decode_image(data: bytes, channels: int = 3) -> Image.Image:
@@ -69,7 +71,7 @@ def transform_image(image: Image.Image, resolution: int, transform: str = 'cente
     content_h = resolution * ah // aw
     rows = int(np.round(resolution * h / w))
     if w < resolution or rows < content_h:
-      raise TooSmallError(f'{w}x{h} is too small for a {resolution}x{content_h} center-crop-wide')
+      raise TooSmallError(f'too small: {w}x{h} is too small for a {resolution}x{content_h} center-crop-wide')
     image = image.crop((0, (h - rows) // 2, w, (h + rows) // 2)).resize((resolution, content_h), Image.LANCZOS)
     canvas = np.zeros((resolution, resolution, len(image.getbands())), np.uint8)
     top = (resolution - content_h) // 2

@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from stylegan2_jax.data.image_prep import TooSmallError, decode_image, encode_png, transform_image
-from stylegan2_jax.data.prepare import SkipItem, SkipReport, process_items
+from stylegan2_jax.data.image_prep import decode_image, encode_png, transform_image
+from stylegan2_jax.data.prepare import SkipReport, check_output_resolution, process_items
 
 # category -> (tfds lsun config, official resolution, transform)
 LSUN_CATEGORIES = {
@@ -85,10 +85,7 @@ class Stylegan2Lsun(tfds.core.GeneratorBasedBuilder):
       record = source[index]
       image = record['image']
       image = Image.fromarray(np.asarray(image, np.uint8)) if isinstance(image, np.ndarray) else decode_image(image)
-      try:
-        pixels = transform_image(image.convert('RGB'), cfg.resolution, transform)
-      except TooSmallError as error:
-        raise SkipItem(f'too small: {error}') from None
+      pixels = transform_image(image.convert('RGB'), cfg.resolution, transform)
       key = record['id'].decode() if isinstance(record['id'], bytes) else str(record['id'])
       return f'{index:09d}', dict(image=encode_png(pixels), id=key)
 
@@ -106,8 +103,7 @@ def lsun_builder(category: str, resolution: int | None = None, data_dir: str | N
   if category not in LSUN_CATEGORIES:
     raise ValueError(f'unknown LSUN category {category!r}; use one of {", ".join(LSUN_CATEGORIES)}')
   resolution = resolution or LSUN_CATEGORIES[category][1]
-  if resolution < 4 or resolution & (resolution - 1):
-    raise ValueError(f'--resolution must be a power of two >= 4, got {resolution}')
+  check_output_resolution(resolution)
   name = f'{category}_{resolution}' + (f'_first{max_images}' if max_images else '')
   config = LsunConfig(name=name, category=category, resolution=resolution, max_images=max_images,
                       source_data_dir=source_data_dir, description=f'LSUN {category} at {resolution}')

@@ -41,6 +41,12 @@ class SkipReport:
     return dict(collections.Counter(reason.split(':')[0] for _, reason in self.items))
 
 
+def check_output_resolution(resolution: int) -> None:
+  """Raises ValueError unless ``resolution`` (the dataset tool's ``--resolution``) is a power of two >= 4."""
+  if resolution < 4 or resolution & (resolution - 1):
+    raise ValueError(f'--resolution must be a power of two >= 4, got {resolution}')
+
+
 def process_items(items: Iterable[Any], fn: Callable[[Any], tuple[str, dict]], skipped: SkipReport,
                   num_threads: int | None = None, name: Callable[[Any], str] = str
                   ) -> Iterator[tuple[str, dict]]:
@@ -77,8 +83,10 @@ def process_items(items: Iterable[Any], fn: Callable[[Any], tuple[str, dict]], s
 _END = object()
 
 
-def prepare(builder, skipped: SkipReport, details: dict | None = None) -> dict:
-  """Builds ``builder`` as array_record files (if not built yet), writes the skipped-file report, returns the summary."""
+def prepare(builder, details: dict | None = None) -> dict:
+  """Builds ``builder`` as array_record files (if not yet built), writes ``builder.skipped`` as the report, returns
+  the summary."""
+  skipped = builder.skipped
   version_dir = pathlib.Path(builder.data_dir)
   report_path = version_dir / REPORT_NAME
   if builder.is_prepared() and report_path.exists():

@@ -22,7 +22,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from tqdm import tqdm
 
-from stylegan2_jax.generate import to_uint8
+from stylegan2_jax.generate import seeded_noise, to_uint8
 from stylegan2_jax.metrics.metric_math import FeatureStats
 from stylegan2_jax.networks.generator import noise_layers
 from stylegan2_jax.sharding import batch_sharding, replicated, round_up
@@ -97,6 +97,14 @@ def dataset_labels(source, c_dim: int) -> np.ndarray:
   return np.asarray([source.read(i)[1] for i in range(len(source))])
 
 
+def draw_labels(rng: np.random.RandomState, labels: np.ndarray | None, n: int, c_dim: int) -> np.ndarray:
+  """[n, c_dim] one-hot conditions drawn uniformly from the dataset's labels (zeros [n, 0] when unconditional)."""
+  c = np.zeros((n, c_dim), np.float32)
+  if c_dim:
+    c[np.arange(n), labels[rng.randint(len(labels), size=n)]] = 1
+  return c
+
+
 def generator_features(G, G_variables, detector: Detector, mesh, num_gen: int, labels: np.ndarray | None = None,
                        capture_all: bool = False, capture_mean_cov: bool = False, batch_size: int = 64,
                        seed: int = 0, truncation_psi: float = 1.0, progress: bool = True) -> FeatureStats:
@@ -110,9 +118,7 @@ def generator_features(G, G_variables, detector: Detector, mesh, num_gen: int, l
   names = noise_layers(G.img_resolution, G.synthesis_kwargs.get('use_noise', True))
 
   def run(g_vars, d_vars, z, c, seeds):
-    keys = jax.vmap(jax.random.key)(seeds)
-    noise = {name: jax.vmap(lambda k, i=i, r=r: jax.random.normal(jax.random.fold_in(k, i), (1, r, r)))(keys)
-             for i, (name, r) in enumerate(names)} or None
+    noise = seeded_noise(names, seeds) or None
     ws = G.apply(g_vars, z, c, truncation_psi, method=G.map)
     images = G.apply(g_vars, ws, 'random' if noise else 'none', noise, method=G.synthesize)
     return detector.apply(d_vars, _to_rgb(to_uint8(images)))
@@ -124,9 +130,7 @@ def generator_features(G, G_variables, detector: Detector, mesh, num_gen: int, l
   with tqdm(total=num_gen, desc=f'generated images ({detector.name})', unit='img', disable=not progress) as bar:
     while not stats.is_full():
       z = rng.randn(per_step, G.z_dim).astype(np.float32)
-      c = np.zeros((per_step, G.c_dim), np.float32)
-      if G.c_dim:
-        c[np.arange(per_step), labels[rng.randint(len(labels), size=per_step)]] = 1
+      c = draw_labels(rng, labels, per_step, G.c_dim)
       keys = rng.randint(0, 2 ** 31, size=(per_step,)).astype(np.uint32)
       features = run(g_vars, d_vars, *(global_batch(mesh, a) for a in (z, c, keys)))
       before = stats.num_items

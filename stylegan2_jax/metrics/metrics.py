@@ -56,6 +56,11 @@ class MetricContext:
       return jax.nn.softmax(pool3 @ v['params']['fc']['kernel'], axis=-1)
     return Detector('inception_probs', probs, variables, weights_id)
 
+  def lpips_variables(self) -> Any:
+    """The LPIPS-VGG variables (loaded once from ``lpips``)."""
+    from stylegan2_jax.metrics.lpips import load_lpips  # pylint: disable=import-outside-toplevel
+    return self._weights('lpips', self.lpips, '--lpips', load_lpips)[0]
+
   def labels(self) -> np.ndarray:
     """The dataset's labels, for conditioning generated samples as the official metrics do."""
     if 'labels' not in self._cache:
@@ -95,10 +100,9 @@ def kid50k_full(ctx: MetricContext) -> dict:
 
 def ppl2_wend(ctx: MetricContext) -> dict:
   """Perceptual path length in W at path endpoints, epsilon 1e-4, no crop, LPIPS-VGG."""
-  from stylegan2_jax.metrics.lpips import LPIPS, load_lpips  # pylint: disable=import-outside-toplevel
-  variables, _ = ctx._weights('lpips', ctx.lpips, '--lpips', load_lpips)  # pylint: disable=protected-access
-  dist = path_length_distances(ctx.G, ctx.G_variables, lambda v, a, b: LPIPS().apply(v, a, b), variables, ctx.mesh,
-                               ctx.gen(50000), ctx.labels(), epsilon=1e-4, space='w', sampling='end', crop=False,
+  from stylegan2_jax.metrics.lpips import LPIPS  # pylint: disable=import-outside-toplevel
+  dist = path_length_distances(ctx.G, ctx.G_variables, lambda v, a, b: LPIPS().apply(v, a, b), ctx.lpips_variables(),
+                               ctx.mesh, ctx.gen(50000), ctx.labels(), epsilon=1e-4, space='w', sampling='end', crop=False,
                                batch_size=max(ctx.batch_size // 4, 1), seed=ctx.seed, progress=ctx.progress)
   return dict(ppl2_wend=metric_math.path_length_from_distances(dist))
 

@@ -17,7 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-from stylegan2_jax.metrics.features import fetch_global, global_batch
+from stylegan2_jax.generate import seeded_noise
+from stylegan2_jax.metrics.features import draw_labels, fetch_global, global_batch
 from stylegan2_jax.networks.generator import noise_layers
 from stylegan2_jax.sharding import batch_sharding, replicated, round_up
 
@@ -78,9 +79,7 @@ def path_length_distances(G, G_variables, lpips_apply: Callable, lpips_variables
   per_step = round_up(batch_size, mesh.size)
 
   def run(g_vars, l_vars, z, c, t, seeds):
-    keys = jax.vmap(jax.random.key)(seeds)
-    noise = {name: jnp.tile(jax.vmap(lambda k, i=i, r=r: jax.random.normal(jax.random.fold_in(k, i), (1, r, r)))(keys),
-                            (2, 1, 1, 1)) for i, (name, r) in enumerate(names)} or None
+    noise = {name: jnp.tile(n, (2, 1, 1, 1)) for name, n in seeded_noise(names, seeds).items()} or None  # one per pair
     map_fn = lambda z, c: G.apply(g_vars, z, c, method=G.map)  # noqa: E731
     synth_fn = lambda ws, noise: G.apply(g_vars, ws, 'random' if noise else 'none', noise,  # noqa: E731
                                          method=G.synthesize)
@@ -96,9 +95,7 @@ def path_length_distances(G, G_variables, lpips_apply: Callable, lpips_variables
     done = 0
     while done < num_samples:
       z = rng.randn(per_step, 2, G.z_dim).astype(np.float32)
-      c = np.zeros((per_step, G.c_dim), np.float32)
-      if G.c_dim:
-        c[np.arange(per_step), labels[rng.randint(len(labels), size=per_step)]] = 1
+      c = draw_labels(rng, labels, per_step, G.c_dim)
       t = (rng.rand(per_step) * (1 if sampling == 'full' else 0)).astype(np.float32)
       seeds = rng.randint(0, 2 ** 31, size=per_step).astype(np.uint32)
       out = run(g_vars, l_vars, *(global_batch(mesh, a) for a in (z, c, t, seeds)))

@@ -89,7 +89,7 @@ def _strided_conv_fwd(x, w, stride):
 def _strided_conv_bwd(stride, residuals, g):
   x, w = residuals
   dx = _conv_transpose(g, w.transpose(1, 0, 2, 3), stride)  # the adjoint of the strided correlation
-  dx = jnp.pad(dx, [(0, 0), (0, x.shape[1] - dx.shape[1]), (0, x.shape[2] - dx.shape[2]), (0, 0)])
+  dx = _pad_spatial(dx, ((0, x.shape[1] - dx.shape[1]), (0, x.shape[2] - dx.shape[2])))
   _, weight_vjp = jax.vjp(lambda w: _conv(x, w, stride=stride), w)
   return dx, weight_vjp(g)[0]
 
