@@ -7,6 +7,7 @@ import sys
 
 from stylegan2_jax import __version__
 from stylegan2_jax.data.dataset_tool import add_dataset_command
+from stylegan2_jax.evaluate import add_evaluate_command
 
 
 def _add_generate(sub) -> None:
@@ -46,6 +47,7 @@ def main(argv=None) -> int:
   _add_generate(sub)
   _add_train(sub)
   add_dataset_command(sub)
+  add_evaluate_command(sub)
   args = parser.parse_args(argv)
   from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError
   try:

@@ -35,6 +35,14 @@ class Detector:
   apply: Callable[[Any, jnp.ndarray], jnp.ndarray]
   variables: Any
   weights_id: str = ''        # identifies the weights (file name and size), part of the cache key
+  compiled: dict = dataclasses.field(default_factory=dict, repr=False)  # jitted feature functions, reused
+
+  def jitted(self, key: tuple, build: Callable[[], Callable]) -> Callable:
+    """The jitted function ``build()`` made once per ``key`` (objects in the key are kept alive with it)."""
+    ids = tuple(k if isinstance(k, (str, int, float)) else id(k) for k in key)
+    if ids not in self.compiled:
+      self.compiled[ids] = (key, build())
+    return self.compiled[ids][1]
 
 
 def global_batch(mesh, array: np.ndarray) -> jax.Array:
@@ -69,7 +77,8 @@ def real_features(source, detector: Detector, mesh, max_items: int | None = None
 
   stats = FeatureStats(capture_all=capture_all, capture_mean_cov=capture_mean_cov, max_items=num)
   per_step = round_up(batch_size, mesh.size)
-  run = jax.jit(lambda v, x: detector.apply(v, _to_rgb(x)), out_shardings=batch_sharding(mesh))
+  run = detector.jitted(('real', mesh), lambda: jax.jit(lambda v, x: detector.apply(v, _to_rgb(x)),
+                                                        out_shardings=batch_sharding(mesh)))
   variables = jax.device_put(detector.variables, replicated(mesh))
   images = grain.MapDataset.range(num).map(lambda i: np.transpose(source.read(i)[0], (1, 2, 0)))
   reader = iter(images.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * per_step)))
@@ -117,13 +126,14 @@ def generator_features(G, G_variables, detector: Detector, mesh, num_gen: int, l
   per_step = round_up(batch_size, mesh.size)
   names = noise_layers(G.img_resolution, G.synthesis_kwargs.get('use_noise', True))
 
-  def run(g_vars, d_vars, z, c, seeds):
+  def sample_features(g_vars, d_vars, z, c, seeds):
     noise = seeded_noise(names, seeds) or None
     ws = G.apply(g_vars, z, c, truncation_psi, method=G.map)
     images = G.apply(g_vars, ws, 'random' if noise else 'none', noise, method=G.synthesize)
     return detector.apply(d_vars, _to_rgb(to_uint8(images)))
 
-  run = jax.jit(run, out_shardings=batch_sharding(mesh))
+  run = detector.jitted(('generator', G, mesh, truncation_psi),
+                        lambda: jax.jit(sample_features, out_shardings=batch_sharding(mesh)))
   g_vars = jax.device_put(G_variables, replicated(mesh))
   d_vars = jax.device_put(detector.variables, replicated(mesh))
   rng = np.random.RandomState(seed)

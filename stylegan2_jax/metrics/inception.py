@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 
-from stylegan2_jax.interop.official_pickle import load_official_pickle
+from stylegan2_jax.metrics.weights_file import read_state_dict
 
 FID_WEIGHTS_URL = ('https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/'
                    'pt_inception-2015-12-05-6726825d.pth')
@@ -303,17 +303,7 @@ def load_inception(path: str | pathlib.Path) -> dict:
   An ``.npz`` holds the state_dict entries under their names (keys without a dot,
   such as the reference fixture's data, are skipped).
   """
-  path = pathlib.Path(path).expanduser()
-  if not path.is_file():
-    raise FileNotFoundError(f'Inception weights file {path} not found. {WEIGHTS_HELP}')
-  if path.suffix == '.npz':
-    with np.load(path, allow_pickle=False) as data:  # every weight name has a dot; other keys (data) are skipped
-      sd = {k: data[k] for k in data.files if '.' in k}
-  else:
-    sd = load_official_pickle(path)  # torch.save (zip or legacy) state_dict; nothing in it is executed
-    bad = [k for k, v in sd.items() if not isinstance(v, np.ndarray)]
-    if bad:
-      raise ValueError(f'{path} is not a plain state_dict of tensors (e.g. {bad[0]!r}). {WEIGHTS_HELP}')
+  sd = read_state_dict(path, WEIGHTS_HELP)
   return inception_variables_from_state_dict(sd)
 
 

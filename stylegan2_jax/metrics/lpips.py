@@ -18,16 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# (name, torchvision features index, output channels); a 2x2 max-pool precedes the first conv of blocks 2-5.
-VGG16_CONVS = (
-    ('conv1_1', 0, 64), ('conv1_2', 2, 64),
-    ('conv2_1', 5, 128), ('conv2_2', 7, 128),
-    ('conv3_1', 10, 256), ('conv3_2', 12, 256), ('conv3_3', 14, 256),
-    ('conv4_1', 17, 512), ('conv4_2', 19, 512), ('conv4_3', 21, 512),
-    ('conv5_1', 24, 512), ('conv5_2', 26, 512), ('conv5_3', 28, 512),
-)
-TAPS = ('conv1_2', 'conv2_2', 'conv3_3', 'conv4_3', 'conv5_3')  # LPIPS reads the ReLU after these
-POOL_BEFORE = ('conv2_1', 'conv3_1', 'conv4_1', 'conv5_1')
+from stylegan2_jax.metrics.vgg16 import VGG16Features, trunk_variables_from_state_dict
+from stylegan2_jax.metrics.weights_file import read_state_dict
+
 LPIPS_SHIFT = (-0.030, -0.088, -0.188)
 LPIPS_SCALE = (0.458, 0.448, 0.450)
 WEIGHTS_HELP = ('LPIPS needs VGG16 weights and the LPIPS v0.1 linear heads: an .npz of the lpips.LPIPS(net="vgg") '
@@ -35,21 +28,6 @@ WEIGHTS_HELP = ('LPIPS needs VGG16 weights and the LPIPS v0.1 linear heads: an .
                 '`import lpips, numpy as np; m = lpips.LPIPS(net="vgg"); '
                 'np.savez("lpips_vgg.npz", **{k: v.numpy() for k, v in m.state_dict().items()})`. '
                 'Pass it with --lpips.')
-
-
-class VGG16Features(nn.Module):
-  """torchvision VGG16 ``features`` up to relu5_3; returns the five LPIPS taps (NHWC)."""
-
-  @nn.compact
-  def __call__(self, x_nhwc: jnp.ndarray) -> list[jnp.ndarray]:
-    taps = []
-    for name, _, channels in VGG16_CONVS:
-      if name in POOL_BEFORE:
-        x_nhwc = nn.max_pool(x_nhwc, (2, 2), strides=(2, 2))
-      x_nhwc = nn.relu(nn.Conv(channels, (3, 3), padding=1, name=name, precision=jax.lax.Precision.HIGHEST)(x_nhwc))
-      if name in TAPS:
-        taps.append(x_nhwc)
-    return taps
 
 
 def normalize_channels(f: jnp.ndarray) -> jnp.ndarray:
@@ -81,30 +59,16 @@ class LPIPS(nn.Module):
 
 def lpips_variables_from_state_dict(sd: Mapping[str, np.ndarray]) -> dict:
   """Flax variables of :class:`LPIPS` from an lpips ``state_dict`` (or torchvision vgg16 ``features.*`` + ``lin*``)."""
-  def get(*names):
-    for name in names:
-      if name in sd:
-        return np.asarray(sd[name], np.float32)
-    raise KeyError(f'LPIPS weights lack {names[0]}. {WEIGHTS_HELP}')
-
-  vgg = {}
-  for name, index, _ in VGG16_CONVS:
-    block = int(name[4])
-    w = get(f'net.slice{block}.{index}.weight', f'features.{index}.weight')
-    vgg[name] = dict(kernel=jnp.asarray(w.transpose(2, 3, 1, 0)),
-                     bias=jnp.asarray(get(f'net.slice{block}.{index}.bias', f'features.{index}.bias')))
-  params = dict(vgg=vgg)
+  params = dict(vgg=trunk_variables_from_state_dict(sd, ('net.slice{block}.', 'features.'), WEIGHTS_HELP))
   for i in range(5):
-    params[f'lin{i}'] = jnp.asarray(get(f'lin{i}.model.1.weight', f'lins.{i}.model.1.weight').reshape(-1))
+    names = (f'lin{i}.model.1.weight', f'lins.{i}.model.1.weight')
+    found = [name for name in names if name in sd]
+    if not found:
+      raise KeyError(f'LPIPS weights lack {names[0]}. {WEIGHTS_HELP}')
+    params[f'lin{i}'] = jnp.asarray(np.asarray(sd[found[0]], np.float32).reshape(-1))
   return {'params': params}
 
 
 def load_lpips(path: str | pathlib.Path) -> dict:
-  """LPIPS variables from a user-given ``.npz`` of the lpips state_dict (see ``WEIGHTS_HELP``)."""
-  path = pathlib.Path(path).expanduser()
-  if not path.exists():
-    raise FileNotFoundError(f'LPIPS weights file {path} not found. {WEIGHTS_HELP}')
-  if path.suffix != '.npz':
-    raise ValueError(f'{path}: LPIPS weights are read from an .npz. {WEIGHTS_HELP}')
-  with np.load(path, allow_pickle=False) as data:
-    return lpips_variables_from_state_dict({k: data[k] for k in data.files})
+  """LPIPS variables from the user's file: an ``.npz`` (or ``torch.save``) of the lpips state_dict (``WEIGHTS_HELP``)."""
+  return lpips_variables_from_state_dict(read_state_dict(path, WEIGHTS_HELP))

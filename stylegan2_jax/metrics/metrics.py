@@ -3,7 +3,7 @@
 Each follows ``stylegan2-ada-pytorch/metrics/metric_main.py``: how many real and
 generated images, which features, which formula. ``num_gen`` can be lowered for
 a quick look (the result then says so). Feature networks are loaded lazily from
-the user's files (``--inception``, ``--lpips``); nothing is downloaded.
+the user's files (``--inception``, ``--vgg16``, ``--lpips``); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class MetricContext:
   mesh: Any
   inception: str | None = None      # pytorch-fid pt_inception-2015-12-05 .pth or an .npz of it
   lpips: str | None = None          # .npz of the lpips VGG state_dict
+  vgg16: str | None = None          # torchvision vgg16-397923af.pth or an .npz of it
   cache_dir: str | None = '~/.cache/stylegan2-jax/metrics'
   num_gen: int | None = None        # override of the metric's generated-image count
   batch_size: int = 64
@@ -37,29 +38,44 @@ class MetricContext:
   progress: bool = True
   _cache: dict = dataclasses.field(default_factory=dict)
 
-  def _weights(self, kind: str, path: str | None, flag: str, loader: Callable) -> Any:
+  def _weights(self, kind: str, path: str | None, module: Any, loader: Callable) -> Any:
     if kind not in self._cache:
       if not path:
-        raise FileNotFoundError(f'this metric needs the {kind} weights: pass {flag} PATH (see the README, "Metrics")')
+        raise FileNotFoundError(f'this metric needs the {kind} weights, which are not given. {module.WEIGHTS_HELP} '
+                                '(README, "Metrics")')
       self._cache[kind] = (loader(path), f'{pathlib.Path(path).name}:{pathlib.Path(path).expanduser().stat().st_size}')
     return self._cache[kind]
 
   def inception_detector(self, probabilities: bool = False) -> Detector:
     """pool3 features, or class probabilities without the output bias (the official IS detector)."""
-    from stylegan2_jax.metrics.inception import InceptionV3, load_inception  # pylint: disable=import-outside-toplevel
-    variables, weights_id = self._weights('inception', self.inception, '--inception', load_inception)
+    from stylegan2_jax.metrics import inception  # pylint: disable=import-outside-toplevel
+    InceptionV3 = inception.InceptionV3
+    variables, weights_id = self._weights('inception', self.inception, inception, inception.load_inception)
     if not probabilities:
-      return Detector('inception_pool3', lambda v, x: InceptionV3().apply(v, x), variables, weights_id)
+      return self._detector('inception_pool3', lambda v, x: InceptionV3().apply(v, x), variables, weights_id)
 
     def probs(v, x):
       pool3 = InceptionV3().apply(v, x)
       return jax.nn.softmax(pool3 @ v['params']['fc']['kernel'], axis=-1)
-    return Detector('inception_probs', probs, variables, weights_id)
+    return self._detector('inception_probs', probs, variables, weights_id)
+
+  def _detector(self, name: str, apply: Callable, variables: Any, weights_id: str) -> Detector:
+    """One :class:`Detector` per name for the context's life, so its compiled functions are reused."""
+    key = f'detector:{name}'
+    if key not in self._cache:
+      self._cache[key] = Detector(name, apply, variables, weights_id)
+    return self._cache[key]
 
   def lpips_variables(self) -> Any:
     """The LPIPS-VGG variables (loaded once from ``lpips``)."""
-    from stylegan2_jax.metrics.lpips import load_lpips  # pylint: disable=import-outside-toplevel
-    return self._weights('lpips', self.lpips, '--lpips', load_lpips)[0]
+    from stylegan2_jax.metrics import lpips  # pylint: disable=import-outside-toplevel
+    return self._weights('lpips', self.lpips, lpips, lpips.load_lpips)[0]
+
+  def vgg16_detector(self) -> Detector:
+    """VGG16 fc7 features (the precision/recall embedding)."""
+    from stylegan2_jax.metrics import vgg16  # pylint: disable=import-outside-toplevel
+    variables, weights_id = self._weights('vgg16', self.vgg16, vgg16, vgg16.load_vgg16)
+    return self._detector('vgg16_fc7', lambda v, x: vgg16.VGG16Embedding().apply(v, x), variables, weights_id)
 
   def labels(self) -> np.ndarray:
     """The dataset's labels, for conditioning generated samples as the official metrics do."""
@@ -98,13 +114,27 @@ def kid50k_full(ctx: MetricContext) -> dict:
   return dict(kid50k_full=metric_math.kernel_inception_distance(real, gen, num_subsets=100, max_subset_size=1000))
 
 
+def pr50k3_full(ctx: MetricContext) -> dict:
+  """Improved precision and recall, k=3, between up to 200k real images and 50k generated ones (VGG16 fc7)."""
+  detector = ctx.vgg16_detector()
+  real = ctx.real(detector, capture_all=True, max_items=200000).get_all()
+  gen = ctx.fake(detector, ctx.gen(50000), capture_all=True).get_all()
+  precision, recall = metric_math.precision_recall(real, gen, nhood_size=3)
+  return dict(pr50k3_full_precision=precision, pr50k3_full_recall=recall)
+
+
 def ppl2_wend(ctx: MetricContext) -> dict:
   """Perceptual path length in W at path endpoints, epsilon 1e-4, no crop, LPIPS-VGG."""
-  from stylegan2_jax.metrics.lpips import LPIPS  # pylint: disable=import-outside-toplevel
-  dist = path_length_distances(ctx.G, ctx.G_variables, lambda v, a, b: LPIPS().apply(v, a, b), ctx.lpips_variables(),
-                               ctx.mesh, ctx.gen(50000), ctx.labels(), epsilon=1e-4, space='w', sampling='end', crop=False,
-                               batch_size=max(ctx.batch_size // 4, 1), seed=ctx.seed, progress=ctx.progress)
+  dist = path_length_distances(ctx.G, ctx.G_variables, _lpips_distance, ctx.lpips_variables(), ctx.mesh,
+                               ctx.gen(50000), ctx.labels(), epsilon=1e-4, space='w', sampling='end', crop=False,
+                               batch_size=max(ctx.batch_size // 4, 1), seed=ctx.seed, progress=ctx.progress,
+                               compiled=ctx._cache.setdefault('path_length_steps', {}))
   return dict(ppl2_wend=metric_math.path_length_from_distances(dist))
+
+
+def _lpips_distance(variables, a, b):
+  from stylegan2_jax.metrics.lpips import LPIPS  # pylint: disable=import-outside-toplevel
+  return LPIPS().apply(variables, a, b)
 
 
 def is50k(ctx: MetricContext) -> dict:
@@ -117,6 +147,7 @@ def is50k(ctx: MetricContext) -> dict:
 METRICS: dict[str, Callable[[MetricContext], dict]] = {
     'fid50k_full': fid50k_full,
     'kid50k_full': kid50k_full,
+    'pr50k3_full': pr50k3_full,
     'ppl2_wend': ppl2_wend,
     'is50k': is50k,
 }

@@ -71,8 +71,12 @@ def path_length_step(map_fn: Callable, synth_fn: Callable, distance_fn: Callable
 def path_length_distances(G, G_variables, lpips_apply: Callable, lpips_variables, mesh, num_samples: int,
                           labels: np.ndarray | None = None, epsilon: float = 1e-4, space: str = 'w',
                           sampling: str = 'end', crop: bool = False, batch_size: int = 16, seed: int = 0,
-                          progress: bool = True) -> np.ndarray:
-  """The per-sample PPL distances of a generator, batched over the mesh (LPIPS as the distance)."""
+                          progress: bool = True, compiled: dict | None = None) -> np.ndarray:
+  """The per-sample PPL distances of a generator, batched over the mesh (LPIPS as the distance).
+
+  ``compiled``: a dict in which the jitted step is kept for later calls with the
+  same generator, mesh, distance and settings (repeated evaluations in training).
+  """
   if space not in ('z', 'w') or sampling not in ('full', 'end'):
     raise ValueError(f'space must be z or w and sampling full or end, got {space!r}, {sampling!r}')
   names = noise_layers(G.img_resolution, G.synthesis_kwargs.get('use_noise', True))
@@ -86,7 +90,11 @@ def path_length_distances(G, G_variables, lpips_apply: Callable, lpips_variables
     distance_fn = lambda a, b: lpips_apply(l_vars, a, b)  # noqa: E731
     return path_length_step(map_fn, synth_fn, distance_fn, z, c, t, noise, epsilon, space, crop)
 
-  run = jax.jit(run, out_shardings=batch_sharding(mesh))
+  compiled = {} if compiled is None else compiled
+  key = (id(G), id(mesh), id(lpips_apply), epsilon, space, crop)
+  if key not in compiled:
+    compiled[key] = ((G, mesh, lpips_apply), jax.jit(run, out_shardings=batch_sharding(mesh)))
+  run = compiled[key][1]
   g_vars = jax.device_put(G_variables, replicated(mesh))
   l_vars = jax.device_put(lpips_variables, replicated(mesh))
   rng = np.random.RandomState(seed)

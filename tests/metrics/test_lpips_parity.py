@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import fixture_path
-from stylegan2_jax.metrics.lpips import (LPIPS, LPIPS_SCALE, LPIPS_SHIFT, TAPS, VGG16Features, load_lpips,
-                                         lpips_variables_from_state_dict, normalize_channels)
+from stylegan2_jax.metrics.lpips import (LPIPS, LPIPS_SCALE, LPIPS_SHIFT, load_lpips, lpips_variables_from_state_dict,
+                                         normalize_channels)
+from stylegan2_jax.metrics.vgg16 import TAPS, VGG16Features
 
 
 @pytest.fixture(scope='module')

@@ -10,6 +10,7 @@ from stylegan2_jax.data.sources import ArraySource
 from stylegan2_jax.metrics.inception import init_inception
 from stylegan2_jax.metrics.lpips import LPIPS
 from stylegan2_jax.metrics.metrics import METRICS, MetricContext, compute_metric, parse_metrics
+from stylegan2_jax.metrics.vgg16 import init_vgg16_embedding
 from stylegan2_jax.networks.config import generator_config, generator_from_kwargs, init_generator
 from stylegan2_jax.sharding import data_mesh
 
@@ -27,7 +28,8 @@ def context(tmp_path_factory):
                       cache_dir=str(tmp_path_factory.mktemp('cache')), progress=False)
   lpips_vars = LPIPS().init(jax.random.PRNGKey(2), np.zeros((1, 3, 16, 16), np.float32), np.zeros((1, 3, 16, 16),
                                                                                                    np.float32))
-  ctx._cache.update(inception=(init_inception(jax.random.PRNGKey(1)), 'random'), lpips=(lpips_vars, 'random'))
+  ctx._cache.update(inception=(init_inception(jax.random.PRNGKey(1)), 'random'), lpips=(lpips_vars, 'random'),
+                    vgg16=(init_vgg16_embedding(jax.random.PRNGKey(3)), 'random'))
   return ctx
 
 
@@ -39,6 +41,8 @@ def test_metric_runs_and_reports(context, name):
   assert values and all(np.isfinite(v) for v in values)
   if name == 'is50k':
     assert record['results']['is50k_mean'] >= 1.0
+  if name == 'pr50k3_full':
+    assert all(0 <= v <= 1 for v in values)
   if name == 'ppl2_wend':
     assert record['results']['ppl2_wend'] > 0
 
@@ -49,5 +53,7 @@ def test_missing_weights_and_unknown_metrics_are_named(context):
     compute_metric('fid50k_full', bare)
   with pytest.raises(FileNotFoundError, match='--lpips'):
     compute_metric('ppl2_wend', bare)
+  with pytest.raises(FileNotFoundError, match=r'vgg16-397923af\.pth.*--vgg16'):
+    compute_metric('pr50k3_full', bare)
   with pytest.raises(ValueError, match='unknown metric.*fid50k_full'):
     parse_metrics('fid50k_full,fid10k')
