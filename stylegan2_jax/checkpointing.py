@@ -5,22 +5,39 @@ G_ema, D, both optimizer states, pl_mean, step/nimg, RNG) and a JSON item with
 the data-iterator position and progress counters. Orbax writes into a
 temporary directory and renames it when complete, so a checkpoint cut short by
 a kill is never listed or loaded (and is cleaned up on the next start).
+
+Besides the newest ``max_to_keep`` checkpoints, the one at ``keep_step`` (the
+best snapshot by the run's first metric) is never deleted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
-from typing import Any
+from typing import Any, Sequence
 
 import orbax.checkpoint as ocp
+from orbax.checkpoint.checkpoint_managers import preservation_policy
+
+
+@dataclasses.dataclass
+class _KeepStep:
+  """Preservation policy: keep the checkpoint whose step ``owner.keep_step`` names."""
+  owner: Any
+
+  def should_preserve(self, checkpoints: Sequence[Any], *, context: Any) -> Sequence[bool]:
+    del context
+    return [info.step == self.owner.keep_step for info in checkpoints]
 
 
 class Checkpointer:
-  """Saves and restores (state, meta) pairs by step; keeps the last ``max_to_keep``."""
+  """Saves and restores (state, meta) pairs by step; keeps the last ``max_to_keep`` and the one at ``keep_step``."""
 
   def __init__(self, workdir: str | pathlib.Path, max_to_keep: int = 3):
     self.directory = pathlib.Path(workdir).absolute() / 'checkpoints'
-    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, cleanup_tmp_directories=True,
+    self.keep_step: int | None = None
+    policy = preservation_policy.AnyPreservationPolicy([preservation_policy.LatestN(n=max_to_keep), _KeepStep(self)])
+    options = ocp.CheckpointManagerOptions(preservation_policy=policy, create=True, cleanup_tmp_directories=True,
                                            enable_async_checkpointing=False)
     self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=('state', 'meta'))
 

@@ -29,6 +29,7 @@ from stylegan2_jax.runs import write_networks_json
 from stylegan2_jax.train_config import RESUMABLE_CHANGES, build_networks, build_optimizers, loss_settings
 from stylegan2_jax.train_steps import TrainSteps
 from stylegan2_jax.training_io import RunLogger, init_weights, sample_grid_fn
+from stylegan2_jax.training_metrics import TrainingMetrics, validate_metric_settings, write_best
 
 
 class TrainingDivergedError(RuntimeError):
@@ -65,6 +66,7 @@ def validate_config(config: ml_collections.ConfigDict, num_devices: int, num_pro
   if config.total_kimg <= 0:
     raise ValueError(f'--config.total_kimg must be positive, got {config.total_kimg}')
   _validate_values(config)
+  validate_metric_settings(config)
 
 
 
@@ -154,10 +156,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
                 f'{jax.process_count()} processes')
 
   sample_grid = sample_grid_fn(G, config, mesh)
+  evaluator = TrainingMetrics(config, G, source, mesh, logger)
   stop = {'signal': None}
   previous_handler = _install_sigterm(stop)
   try:
-    state = _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, mesh, stop)
+    state = _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, evaluator, mesh, stop)
   finally:
     if previous_handler is not None:
       signal.signal(signal.SIGTERM, previous_handler)
@@ -166,7 +169,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   return state
 
 
-def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, mesh, stop):
+def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, evaluator, mesh, stop):
   total_nimg = int(config.total_kimg * 1000)
   sharding = batch_sharding(mesh)
   step, nimg = int(state.step), int(state.nimg)
@@ -178,8 +181,13 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
     return None if local is None else jax.make_array_from_process_local_data(sharding, local)
 
   def save(reason: str):
+    if evaluator.enabled and reason != 'SIGTERM':  # as the official loop: metrics at every snapshot
+      meta['best'] = evaluator.evaluate(state.G_ema, step, nimg, meta.get('best'))
+    checkpointer.keep_step = (meta.get('best') or {}).get('step')
     meta.update(data=batches.get_state(), checkpoint_nimg=nimg, step=step, nimg=nimg)
     checkpointer.save(step, state, meta)
+    if meta.get('best') and jax.process_index() == 0:
+      write_best(logger.workdir, meta['best'])
     logger.info(f'saved checkpoint at step {step} ({nimg / 1000:.1f} kimg, {reason})')
 
   while nimg < total_nimg and stop['signal'] is None:
@@ -220,6 +228,7 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
       meta['image_nimg'] = nimg
     if done or stop['signal'] is not None or nimg - meta.get('checkpoint_nimg', 0) >= config.checkpoint_kimg * 1000:
       save('end of training' if done else ('SIGTERM' if stop['signal'] is not None else 'interval'))
+    tick_start_time = time.time()  # images, checkpoints and metrics do not count towards the next tick's speed
   if stop['signal'] is not None:
     logger.info('stopped by SIGTERM; run the same command again to resume')
   return state

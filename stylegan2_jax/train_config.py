@@ -16,7 +16,8 @@ from stylegan2_jax.train_steps import LossSettings
 
 # Fields a resumed run may change; every other field must equal the run's saved config.
 RESUMABLE_CHANGES = ('total_kimg', 'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints',
-                     'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch')
+                     'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch', 'metrics', 'metrics_num_gen',
+                     'metrics_batch', 'inception', 'vgg16', 'lpips')
 
 
 def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
@@ -56,6 +57,12 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       grid_cols=8,
       grid_seed=0,               # the grid's latents: np.random.RandomState(grid_seed)
       init_from='',              # start from this checkpoint (a run's workdir) or official .pkl (weights only)
+      metrics='',                # metrics of G_ema at every checkpoint, e.g. 'fid50k_full,pr50k3_full' (first ranks)
+      metrics_num_gen=0,         # generated images per metric; 0 = the metric's own (50k)
+      metrics_batch=64,          # images per feature-network step, over all devices
+      inception='',              # pytorch-fid pt_inception-2015-12-05-*.pth (fid50k_full, kid50k_full, is50k)
+      vgg16='',                  # torchvision vgg16-397923af.pth (pr50k3_full)
+      lpips='',                  # .npz of the lpips VGG state_dict (ppl2_wend)
   ))
 
 

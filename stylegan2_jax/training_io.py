@@ -48,6 +48,18 @@ class RunLogger:
       if key not in ('tick', 'step'):
         self.writer.add_scalar(key if '/' in key else f'progress/{key}', value, record['step'])
 
+  def metric(self, record: dict, step: int) -> None:
+    """One metric's results: a log line, a JSON line in ``metrics.jsonl``, TensorBoard ``Metrics/<key>``."""
+    if not self.enabled:
+      return
+    values = ' '.join(f'{k} {v:.4g}' for k, v in record['results'].items())
+    print(f'metric {record["metric"]:<12s} kimg {record["kimg"]:<8.1f} {values} ({record["total_time"]:.0f}s)',
+          flush=True)
+    with open(self.workdir / 'metrics.jsonl', 'a') as f:
+      f.write(json.dumps(record) + '\n')
+    for key, value in record['results'].items():
+      self.writer.add_scalar(f'Metrics/{key}', value, step)
+
   def image(self, name: str, grid: np.ndarray, step: int) -> None:
     """Writes an HWC uint8 grid as ``workdir/name`` and to TensorBoard."""
     if not self.enabled:

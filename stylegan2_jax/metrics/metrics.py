@@ -144,13 +144,27 @@ def is50k(ctx: MetricContext) -> dict:
   return dict(is50k_mean=mean, is50k_std=std)
 
 
-METRICS: dict[str, Callable[[MetricContext], dict]] = {
-    'fid50k_full': fid50k_full,
-    'kid50k_full': kid50k_full,
-    'pr50k3_full': pr50k3_full,
-    'ppl2_wend': ppl2_wend,
-    'is50k': is50k,
+@dataclasses.dataclass(frozen=True)
+class MetricSpec:
+  """A metric: how to compute it, which weights files it needs, and which result ranks snapshots."""
+  compute: Callable[[MetricContext], dict]
+  weights: tuple[str, ...]          # MetricContext fields (= command-line flags) it needs
+  headline: str                     # the result key that ranks snapshots
+  lower_is_better: bool = True
+
+
+METRICS: dict[str, MetricSpec] = {
+    'fid50k_full': MetricSpec(fid50k_full, ('inception',), 'fid50k_full'),
+    'kid50k_full': MetricSpec(kid50k_full, ('inception',), 'kid50k_full'),
+    'pr50k3_full': MetricSpec(pr50k3_full, ('vgg16',), 'pr50k3_full_precision', lower_is_better=False),
+    'ppl2_wend': MetricSpec(ppl2_wend, ('lpips',), 'ppl2_wend'),
+    'is50k': MetricSpec(is50k, ('inception',), 'is50k_mean', lower_is_better=False),
 }
+
+
+def required_weights(names: list[str]) -> list[str]:
+  """The weights (``inception``, ``vgg16``, ``lpips``) that the metrics ``names`` need, in first-use order."""
+  return list(dict.fromkeys(w for name in names for w in METRICS[name].weights))
 
 
 def parse_metrics(text: str) -> list[str]:
@@ -165,5 +179,5 @@ def parse_metrics(text: str) -> list[str]:
 def compute_metric(name: str, ctx: MetricContext) -> dict:
   """One metric as the official JSON line: results, metric name, total time, and our sample count."""
   start = time.time()
-  results = METRICS[name](ctx)
+  results = METRICS[name].compute(ctx)
   return dict(results=results, metric=name, total_time=time.time() - start, num_gen=ctx.num_gen or None)
