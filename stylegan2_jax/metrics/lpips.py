@@ -23,11 +23,11 @@ from stylegan2_jax.metrics.weights_file import read_state_dict
 
 LPIPS_SHIFT = (-0.030, -0.088, -0.188)
 LPIPS_SCALE = (0.458, 0.448, 0.450)
-WEIGHTS_HELP = ('LPIPS needs VGG16 weights and the LPIPS v0.1 linear heads: an .npz of the lpips.LPIPS(net="vgg") '
-                'state_dict (keys net.slice*.*, lin*.model.1.weight), made once with torch: '
-                '`import lpips, numpy as np; m = lpips.LPIPS(net="vgg"); '
-                'np.savez("lpips_vgg.npz", **{k: v.numpy() for k, v in m.state_dict().items()})`. '
-                'Pass it with --lpips.')
+WEIGHTS_HELP = ('LPIPS needs VGG16 weights and the LPIPS v0.1 linear heads: either the heads file that ships in the '
+                'lpips package (lpips/weights/v0.1/vgg.pth, or github.com/richzhang/PerceptualSimilarity) with --lpips '
+                'plus torchvision\'s vgg16-397923af.pth with --vgg16, or one .npz of the lpips.LPIPS(net="vgg") '
+                'state_dict with --lpips, made once with torch: `import lpips, numpy as np; m = lpips.LPIPS(net="vgg"); '
+                'np.savez("lpips_vgg.npz", **{k: v.numpy() for k, v in m.state_dict().items()})`.')
 
 
 def normalize_channels(f: jnp.ndarray) -> jnp.ndarray:
@@ -69,6 +69,10 @@ def lpips_variables_from_state_dict(sd: Mapping[str, np.ndarray]) -> dict:
   return {'params': params}
 
 
-def load_lpips(path: str | pathlib.Path) -> dict:
-  """LPIPS variables from the user's file: an ``.npz`` (or ``torch.save``) of the lpips state_dict (``WEIGHTS_HELP``)."""
-  return lpips_variables_from_state_dict(read_state_dict(path, WEIGHTS_HELP))
+def load_lpips(path: str | pathlib.Path, vgg16_path: str | pathlib.Path | None = None) -> dict:
+  """LPIPS variables from the user's files (``WEIGHTS_HELP``): a full lpips state_dict (``.npz`` or ``.pth``), or
+  the lpips heads file plus torchvision's VGG16 state_dict (``vgg16_path``) for the trunk."""
+  sd = read_state_dict(path, WEIGHTS_HELP)
+  if vgg16_path and not any(k.startswith(('net.slice', 'features.')) for k in sd):
+    sd.update({k: v for k, v in read_state_dict(vgg16_path, WEIGHTS_HELP).items() if k.startswith('features.')})
+  return lpips_variables_from_state_dict(sd)

@@ -67,9 +67,9 @@ class MetricContext:
     return self._cache[key]
 
   def lpips_variables(self) -> Any:
-    """The LPIPS-VGG variables (loaded once from ``lpips``)."""
+    """The LPIPS-VGG variables (loaded once from ``lpips``, with the trunk from ``vgg16`` if ``lpips`` holds only the heads)."""
     from stylegan2_jax.metrics import lpips  # pylint: disable=import-outside-toplevel
-    return self._weights('lpips', self.lpips, lpips, lpips.load_lpips)[0]
+    return self._weights('lpips', self.lpips, lpips, lambda path: lpips.load_lpips(path, self.vgg16))[0]
 
   def vgg16_detector(self) -> Detector:
     """VGG16 fc7 features (the precision/recall embedding)."""
@@ -123,13 +123,27 @@ def pr50k3_full(ctx: MetricContext) -> dict:
   return dict(pr50k3_full_precision=precision, pr50k3_full_recall=recall)
 
 
-def ppl2_wend(ctx: MetricContext) -> dict:
-  """Perceptual path length in W at path endpoints, epsilon 1e-4, no crop, LPIPS-VGG."""
+def _path_length(ctx: MetricContext, num_samples: int, space: str, sampling: str, crop: bool) -> float:
   dist = path_length_distances(ctx.G, ctx.G_variables, _lpips_distance, ctx.lpips_variables(), ctx.mesh,
-                               ctx.gen(50000), ctx.labels(), epsilon=1e-4, space='w', sampling='end', crop=False,
-                               batch_size=max(ctx.batch_size // 4, 1), seed=ctx.seed, progress=ctx.progress,
+                               ctx.gen(num_samples), ctx.labels(), epsilon=1e-4, space=space, sampling=sampling,
+                               crop=crop, batch_size=max(ctx.batch_size // 4, 1), seed=ctx.seed, progress=ctx.progress,
                                compiled=ctx._cache.setdefault('path_length_steps', {}))
-  return dict(ppl2_wend=metric_math.path_length_from_distances(dist))
+  return metric_math.path_length_from_distances(dist)
+
+
+def ppl2_wend(ctx: MetricContext) -> dict:
+  """Perceptual path length in W at path endpoints, epsilon 1e-4, no crop, LPIPS-VGG (50k samples)."""
+  return dict(ppl2_wend=_path_length(ctx, 50000, 'w', 'end', crop=False))
+
+
+def _legacy_ppl(space: str, sampling: str) -> Callable[[MetricContext], dict]:
+  """The original StyleGAN2 paper's PPL variants: 50k samples, the FFHQ face crop."""
+  name = f'ppl_{space}{sampling}'
+
+  def metric(ctx: MetricContext) -> dict:
+    return {name: _path_length(ctx, 50000, space, sampling, crop=True)}
+  metric.__doc__ = f'Perceptual path length in {space.upper()}, {sampling} sampling, face crop (legacy {name}).'
+  return metric
 
 
 def _lpips_distance(variables, a, b):
@@ -158,6 +172,8 @@ METRICS: dict[str, MetricSpec] = {
     'kid50k_full': MetricSpec(kid50k_full, ('inception',), 'kid50k_full'),
     'pr50k3_full': MetricSpec(pr50k3_full, ('vgg16',), 'pr50k3_full_precision', lower_is_better=False),
     'ppl2_wend': MetricSpec(ppl2_wend, ('lpips',), 'ppl2_wend'),
+    **{f'ppl_{space}{sampling}': MetricSpec(_legacy_ppl(space, sampling), ('lpips',), f'ppl_{space}{sampling}')
+       for space in ('z', 'w') for sampling in ('full', 'end')},
     'is50k': MetricSpec(is50k, ('inception',), 'is50k_mean', lower_is_better=False),
 }
 

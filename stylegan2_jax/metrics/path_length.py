@@ -79,6 +79,10 @@ def path_length_distances(G, G_variables, lpips_apply: Callable, lpips_variables
   """
   if space not in ('z', 'w') or sampling not in ('full', 'end'):
     raise ValueError(f'space must be z or w and sampling full or end, got {space!r}, {sampling!r}')
+  side = G.img_resolution // 8 * 4 if crop else G.img_resolution
+  if side < 16:
+    raise ValueError(f'PPL compares images with LPIPS-VGG16, which needs at least 16x16 pixels; this generator\'s '
+                     f'{G.img_resolution}px images give {side}px{" after the face crop" if crop else ""}')
   names = noise_layers(G.img_resolution, G.synthesis_kwargs.get('use_noise', True))
   per_step = round_up(batch_size, mesh.size)
 

@@ -63,3 +63,15 @@ def test_load_from_npz_and_missing_file(tmp_path, reference):
   np.savez(tmp_path / 'partial.npz', **{'lin0.model.1.weight': reference['lin0.model.1.weight']})
   with pytest.raises(KeyError, match='net.slice1.0.weight'):
     load_lpips(tmp_path / 'partial.npz')
+
+
+def test_heads_file_plus_torchvision_vgg16(reference, tmp_path):
+  """The lpips heads file (lin* only) with the trunk from torchvision's names equals the full state_dict."""
+  weights = {k: v for k, v in reference.items() if '.' in k}
+  np.savez(tmp_path / 'heads.npz', **{k: v for k, v in weights.items() if k.startswith('lin')})
+  np.savez(tmp_path / 'vgg16.npz', **{f'features.{k.split(".", 2)[2]}': v for k, v in weights.items()
+                                      if k.startswith('net.slice')})
+  combined = load_lpips(tmp_path / 'heads.npz', tmp_path / 'vgg16.npz')
+  jax.tree.map(np.testing.assert_array_equal, combined, lpips_variables_from_state_dict(weights))
+  with pytest.raises(KeyError, match='--vgg16'):
+    load_lpips(tmp_path / 'heads.npz')
