@@ -20,11 +20,12 @@ def _add_generate(sub) -> None:
   p.add_argument('--class', dest='class_idx', type=int, default=None, help='class label (conditional networks)')
   p.add_argument('--outdir', required=True, help='where to write seedNNNN.png')
   p.add_argument('--batch-size', type=int, default=8, help='images per step, spread over all devices')
+  p.add_argument('--checkpoint', default='latest', help="a workdir's checkpoint: latest, best (best.json) or a step")
 
   def run(args) -> None:
     from stylegan2_jax.generate import generate_to_dir, parse_seeds
     paths = generate_to_dir(args.network, parse_seeds(args.seeds), args.outdir, args.trunc, args.trunc_cutoff,
-                            args.noise_mode, args.class_idx, args.batch_size)
+                            args.noise_mode, args.class_idx, args.batch_size, checkpoint=args.checkpoint)
     print(f'wrote {len(paths)} images to {args.outdir}')
   p.set_defaults(run=run)
 

@@ -26,7 +26,8 @@ def run_dataset(network: str | pathlib.Path) -> tuple[str | None, str | None]:
 
 
 def evaluate(network: str | pathlib.Path, metrics: Sequence[str], data: str | None = None,
-             data_dir: str | None = None, out: str | pathlib.Path | None = None, **context_kwargs) -> list[dict]:
+             data_dir: str | None = None, out: str | pathlib.Path | None = None, checkpoint: str = 'latest',
+             **context_kwargs) -> list[dict]:
   """Computes ``metrics`` for ``network`` against ``data``; returns the records and appends them as JSON lines.
 
   ``context_kwargs`` go to :class:`MetricContext` (``inception``, ``vgg16``, ``lpips``,
@@ -45,7 +46,7 @@ def evaluate(network: str | pathlib.Path, metrics: Sequence[str], data: str | No
     if data is None:
       raise ValueError(f'{network} is not a training workdir: pass the real data with --data (a dataset name or '
                        'a prepared directory)')
-  net = load_generator(network)
+  net = load_generator(network, checkpoint)
   source = load_dataset(data, net.module.img_resolution, data_dir)
   ctx = MetricContext(net.module, net.variables, source, data_mesh(), **context_kwargs)
   if out is None and is_run_dir(network):
@@ -53,7 +54,7 @@ def evaluate(network: str | pathlib.Path, metrics: Sequence[str], data: str | No
   records = []
   for name in names:
     record = compute_metric(name, ctx)
-    record.update(network=str(network), data=str(data), timestamp=time.time())
+    record.update(network=str(network), checkpoint=checkpoint, data=str(data), timestamp=time.time())
     records.append(record)
     print(json.dumps(record), flush=True)
     if out is not None:
@@ -83,12 +84,13 @@ def add_evaluate_command(sub) -> None:
   p.add_argument('--batch-size', type=int, default=64, help='images per step, spread over all devices')
   p.add_argument('--cache-dir', default='~/.cache/stylegan2-jax/metrics', help='cache of real-image statistics')
   p.add_argument('--seed', type=int, default=0, help='seed of the generated samples')
+  p.add_argument('--checkpoint', default='latest', help="a workdir's checkpoint: latest, best (best.json) or a step")
   p.add_argument('--out', default=None, help='JSON lines file or directory to append to (default: the workdir)')
 
   def run(args) -> None:
     if args.num_gen is not None and args.num_gen <= 0:
       raise ValueError(f'--num-gen must be positive, got {args.num_gen}')
-    evaluate(args.network, args.metrics.split(','), args.data, args.data_dir, args.out, inception=args.inception,
-             vgg16=args.vgg16, lpips=args.lpips, num_gen=args.num_gen, batch_size=args.batch_size,
-             cache_dir=args.cache_dir, seed=args.seed)
+    evaluate(args.network, args.metrics.split(','), args.data, args.data_dir, args.out, args.checkpoint,
+             inception=args.inception, vgg16=args.vgg16, lpips=args.lpips, num_gen=args.num_gen,
+             batch_size=args.batch_size, cache_dir=args.cache_dir, seed=args.seed)
   p.set_defaults(run=run)

@@ -67,14 +67,17 @@ def to_uint8(img: jnp.ndarray) -> jnp.ndarray:
   return jnp.clip(jnp.transpose(img, (0, 2, 3, 1)) * 127.5 + 128, 0, 255).astype(jnp.uint8)
 
 
-def load_generator(path: str | os.PathLike) -> LoadedNetwork:
-  """Loads the generator to sample from: a training workdir (its newest G_ema) or an official ``.pkl`` (G_ema)."""
+def load_generator(path: str | os.PathLike, checkpoint: str = 'latest') -> LoadedNetwork:
+  """Loads the generator to sample from: a training workdir's G_ema (``checkpoint``: 'latest', 'best' or a step)
+  or an official ``.pkl`` (G_ema)."""
   path = pathlib.Path(path)
   if not path.exists():
     raise FileNotFoundError(f'network {path} does not exist')
   if path.is_dir():
     from stylegan2_jax.runs import load_run_generator  # training code, only needed for workdirs
-    return load_run_generator(path)
+    return load_run_generator(path, checkpoint)
+  if checkpoint != 'latest':
+    raise ValueError(f'--checkpoint {checkpoint} applies to training workdirs, not to {path.name}')
   return load_official_generator(path)
 
 
@@ -134,14 +137,14 @@ def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
 def generate_to_dir(network: str | os.PathLike, seeds: Sequence[int], outdir: str | os.PathLike,
                     truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                     noise_mode: str = 'const', class_idx: int | None = None, batch_size: int = 8,
-                    progress: bool = True) -> list[pathlib.Path]:
+                    progress: bool = True, checkpoint: str = 'latest') -> list[pathlib.Path]:
   """Writes ``outdir/seed{seed:04d}.png`` per seed and ``outdir/generate_args.json``; returns the PNG paths."""
   if noise_mode not in ('const', 'random', 'none'):
     raise ValueError(f"noise mode must be 'const', 'random' or 'none', got {noise_mode!r}")
-  net = load_generator(network)
+  net = load_generator(network, checkpoint)
   outdir = pathlib.Path(outdir)
   outdir.mkdir(parents=True, exist_ok=True)
-  args = dict(network=str(network), seeds=list(seeds), truncation_psi=truncation_psi,
+  args = dict(network=str(network), checkpoint=checkpoint, seeds=list(seeds), truncation_psi=truncation_psi,
               truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, class_idx=class_idx)
   (outdir / 'generate_args.json').write_text(json.dumps(args, indent=1))
   paths = []

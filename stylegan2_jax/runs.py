@@ -67,7 +67,21 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None):
   return state, G, D, config
 
 
-def load_run_generator(workdir: str | pathlib.Path) -> LoadedNetwork:
-  """G_ema of a run's newest checkpoint, ready for generation."""
-  state, G, _, _ = load_run(workdir)
+def checkpoint_step(workdir: str | pathlib.Path, checkpoint: str = 'latest') -> int | None:
+  """The step that ``checkpoint`` names: 'latest' -> None (the newest), 'best' -> ``best.json``'s, or a number."""
+  if checkpoint == 'latest':
+    return None
+  if checkpoint == 'best':
+    path = pathlib.Path(workdir) / 'best.json'
+    if not path.exists():
+      raise FileNotFoundError(f'{workdir} has no best.json: the run was trained without --config.metrics')
+    return int(json.loads(path.read_text())['step'])
+  if not str(checkpoint).isdigit():
+    raise ValueError(f"checkpoint must be 'latest', 'best' or a step number, got {checkpoint!r}")
+  return int(checkpoint)
+
+
+def load_run_generator(workdir: str | pathlib.Path, checkpoint: str = 'latest') -> LoadedNetwork:
+  """G_ema of a run's checkpoint ('latest', 'best' or a step number), ready for generation."""
+  state, G, _, _ = load_run(workdir, checkpoint_step(workdir, checkpoint))
   return LoadedNetwork(module=G, variables=state.G_ema, init_kwargs=module_kwargs(G), class_name='Generator')

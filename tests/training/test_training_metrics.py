@@ -44,6 +44,10 @@ def test_metrics_at_every_checkpoint_and_best_kept(tmp_path, small_dataset):
   assert best['step'] == min(ppl, key=ppl.get)
   steps = Checkpointer(tmp_path).all_steps()
   assert steps[-1] == 12 and best['step'] in steps and len(steps) <= 2  # the newest, and the best
+  assert cli_main(['generate', '--network', str(tmp_path), '--checkpoint', 'best', '--seeds', '1',
+                   '--outdir', str(tmp_path / 'best_images')]) == 0
+  assert json.loads((tmp_path / 'best_images' / 'generate_args.json').read_text())['checkpoint'] == 'best'
+  assert (tmp_path / 'best_images' / 'seed0001.png').exists()
 
 
 def test_best_step_survives_later_checkpoints(tmp_path):
@@ -53,6 +57,12 @@ def test_best_step_survives_later_checkpoints(tmp_path):
     checkpointer.save(step, {'x': np.full(2, step, np.float32)}, {'step': step})
   assert checkpointer.all_steps() == [2, 4]
   checkpointer.close()
+
+
+def test_checkpoint_choice_errors(tmp_path, capsys):
+  assert cli_main(['generate', '--network', str(fixture_path('network-snapshot-res32-nosrc.pkl')), '--seeds', '1',
+                   '--checkpoint', 'best', '--outdir', str(tmp_path)]) == 2
+  assert 'applies to training workdirs' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('overrides,message', [
