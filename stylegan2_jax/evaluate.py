@@ -42,7 +42,8 @@ def evaluate(network: str | pathlib.Path, metrics: Sequence[str], data: str | No
 
   names = parse_metrics(','.join(metrics))
   if data is None:
-    data, data_dir = run_dataset(network) if data_dir is None else (run_dataset(network)[0], data_dir)
+    data, run_data_dir = run_dataset(network)
+    data_dir = data_dir or run_data_dir
     if data is None:
       raise ValueError(f'{network} is not a training workdir: pass the real data with --data (a dataset name or '
                        'a prepared directory)')
@@ -70,7 +71,7 @@ def add_evaluate_command(sub) -> None:
   p = sub.add_parser('evaluate', help='quality metrics (FID, KID, precision/recall, PPL, IS) of a network')
   p.add_argument('--network', required=True, help='a training workdir (newest G_ema) or an official pickle (.pkl)')
   p.add_argument('--metrics', default='fid50k_full', help='comma-separated: fid50k_full, kid50k_full, pr50k3_full, '
-                 'ppl2_wend, is50k (default fid50k_full)')
+                 'ppl2_wend, is50k, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend (default fid50k_full)')
   p.add_argument('--data', default=None, help="real images: a dataset name or a prepared directory (default: the "
                  "run's own dataset)")
   p.add_argument('--data-dir', default=None, help='where named datasets live (default: the run\'s, $TFDS_DATA_DIR or '
@@ -78,7 +79,8 @@ def add_evaluate_command(sub) -> None:
   p.add_argument('--inception', default=None, help='pytorch-fid Inception weights pt_inception-2015-12-05-*.pth '
                  '(FID, KID, IS)')
   p.add_argument('--vgg16', default=None, help="torchvision's vgg16-397923af.pth (precision/recall)")
-  p.add_argument('--lpips', default=None, help='.npz of the lpips VGG state_dict (PPL)')
+  p.add_argument('--lpips', default=None, help="lpips's v0.1 heads vgg.pth (with --vgg16 for the trunk) or an .npz "
+                 'of the whole lpips VGG state_dict (PPL)')
   p.add_argument('--num-gen', type=int, default=None, help='generated images (default: the metric\'s own, 50000); '
                  'fewer for a quick look')
   p.add_argument('--batch-size', type=int, default=64, help='images per step, spread over all devices')

@@ -62,7 +62,7 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       metrics_batch=64,          # images per feature-network step, over all devices
       inception='',              # pytorch-fid pt_inception-2015-12-05-*.pth (fid50k_full, kid50k_full, is50k)
       vgg16='',                  # torchvision vgg16-397923af.pth (pr50k3_full)
-      lpips='',                  # .npz of the lpips VGG state_dict (ppl2_wend)
+      lpips='',                  # lpips heads vgg.pth (trunk from vgg16) or .npz of the lpips VGG state_dict (PPL)
   ))
 
 

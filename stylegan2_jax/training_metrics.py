@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import time
 
 import ml_collections
 
@@ -52,7 +51,6 @@ class TrainingMetrics:
     """Computes every metric of G_ema, logs it, and returns the best-snapshot record (new or ``best``)."""
     self.context.G_variables = G_ema
     for name in self.names:
-      start = time.time()
       record = compute_metric(name, self.context)
       self.logger.metric(dict(record, step=step, kimg=nimg / 1000), step)
       if name != self.names[0]:
@@ -63,7 +61,7 @@ class TrainingMetrics:
       if better:
         best = dict(metric=name, key=spec.headline, value=value, step=step, kimg=nimg / 1000)
         self.logger.info(f'new best {spec.headline} {value:.4g} at {nimg / 1000:.1f} kimg '
-                         f'({time.time() - start:.0f}s)')
+                         f'({record["total_time"]:.0f}s)')
     return best
 
 

@@ -35,14 +35,19 @@ class Detector:
   apply: Callable[[Any, jnp.ndarray], jnp.ndarray]
   variables: Any
   weights_id: str = ''        # identifies the weights (file name and size), part of the cache key
-  compiled: dict = dataclasses.field(default_factory=dict, repr=False)  # jitted feature functions, reused
+  compiled: dict = dataclasses.field(default_factory=dict, repr=False)  # jitted feature functions, see jit_once
 
-  def jitted(self, key: tuple, build: Callable[[], Callable]) -> Callable:
-    """The jitted function ``build()`` made once per ``key`` (objects in the key are kept alive with it)."""
-    ids = tuple(k if isinstance(k, (str, int, float)) else id(k) for k in key)
-    if ids not in self.compiled:
-      self.compiled[ids] = (key, build())
-    return self.compiled[ids][1]
+
+def jit_once(cache: dict, key: tuple, build: Callable[[], Callable]) -> Callable:
+  """``build()`` (a jitted function) made once per ``key`` in ``cache``, so later calls reuse its compilations.
+
+  Objects in the key (modules, meshes, functions) count by identity and are kept
+  alive with the entry; strings and numbers count by value.
+  """
+  ids = tuple(k if isinstance(k, (str, int, float)) else id(k) for k in key)
+  if ids not in cache:
+    cache[ids] = (key, build())
+  return cache[ids][1]
 
 
 def global_batch(mesh, array: np.ndarray) -> jax.Array:
@@ -77,8 +82,8 @@ def real_features(source, detector: Detector, mesh, max_items: int | None = None
 
   stats = FeatureStats(capture_all=capture_all, capture_mean_cov=capture_mean_cov, max_items=num)
   per_step = round_up(batch_size, mesh.size)
-  run = detector.jitted(('real', mesh), lambda: jax.jit(lambda v, x: detector.apply(v, _to_rgb(x)),
-                                                        out_shardings=batch_sharding(mesh)))
+  run = jit_once(detector.compiled, ('real', mesh),
+                 lambda: jax.jit(lambda v, x: detector.apply(v, _to_rgb(x)), out_shardings=batch_sharding(mesh)))
   variables = jax.device_put(detector.variables, replicated(mesh))
   images = grain.MapDataset.range(num).map(lambda i: np.transpose(source.read(i)[0], (1, 2, 0)))
   reader = iter(images.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * per_step)))
@@ -132,8 +137,8 @@ def generator_features(G, G_variables, detector: Detector, mesh, num_gen: int, l
     images = G.apply(g_vars, ws, 'random' if noise else 'none', noise, method=G.synthesize)
     return detector.apply(d_vars, _to_rgb(to_uint8(images)))
 
-  run = detector.jitted(('generator', G, mesh, truncation_psi),
-                        lambda: jax.jit(sample_features, out_shardings=batch_sharding(mesh)))
+  run = jit_once(detector.compiled, ('generator', G, mesh, truncation_psi),
+                 lambda: jax.jit(sample_features, out_shardings=batch_sharding(mesh)))
   g_vars = jax.device_put(G_variables, replicated(mesh))
   d_vars = jax.device_put(detector.variables, replicated(mesh))
   rng = np.random.RandomState(seed)

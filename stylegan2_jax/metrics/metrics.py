@@ -29,7 +29,7 @@ class MetricContext:
   source: Any                       # the real images (stylegan2_jax.data.sources)
   mesh: Any
   inception: str | None = None      # pytorch-fid pt_inception-2015-12-05 .pth or an .npz of it
-  lpips: str | None = None          # .npz of the lpips VGG state_dict
+  lpips: str | None = None          # lpips heads vgg.pth (trunk from vgg16) or an .npz of the whole lpips state_dict
   vgg16: str | None = None          # torchvision vgg16-397923af.pth or an .npz of it
   cache_dir: str | None = '~/.cache/stylegan2-jax/metrics'
   num_gen: int | None = None        # override of the metric's generated-image count
@@ -38,10 +38,10 @@ class MetricContext:
   progress: bool = True
   _cache: dict = dataclasses.field(default_factory=dict)
 
-  def _weights(self, kind: str, path: str | None, module: Any, loader: Callable) -> Any:
+  def _weights(self, kind: str, path: str | None, help_text: str, loader: Callable) -> Any:
     if kind not in self._cache:
       if not path:
-        raise FileNotFoundError(f'this metric needs the {kind} weights, which are not given. {module.WEIGHTS_HELP} '
+        raise FileNotFoundError(f'this metric needs the {kind} weights, which are not given. {help_text} '
                                 '(README, "Metrics")')
       self._cache[kind] = (loader(path), f'{pathlib.Path(path).name}:{pathlib.Path(path).expanduser().stat().st_size}')
     return self._cache[kind]
@@ -49,13 +49,14 @@ class MetricContext:
   def inception_detector(self, probabilities: bool = False) -> Detector:
     """pool3 features, or class probabilities without the output bias (the official IS detector)."""
     from stylegan2_jax.metrics import inception  # pylint: disable=import-outside-toplevel
-    InceptionV3 = inception.InceptionV3
-    variables, weights_id = self._weights('inception', self.inception, inception, inception.load_inception)
+    variables, weights_id = self._weights('inception', self.inception, inception.WEIGHTS_HELP,
+                                          inception.load_inception)
     if not probabilities:
-      return self._detector('inception_pool3', lambda v, x: InceptionV3().apply(v, x), variables, weights_id)
+      return self._detector('inception_pool3', lambda v, x: inception.InceptionV3().apply(v, x), variables,
+                            weights_id)
 
     def probs(v, x):
-      pool3 = InceptionV3().apply(v, x)
+      pool3 = inception.InceptionV3().apply(v, x)
       return jax.nn.softmax(pool3 @ v['params']['fc']['kernel'], axis=-1)
     return self._detector('inception_probs', probs, variables, weights_id)
 
@@ -69,12 +70,12 @@ class MetricContext:
   def lpips_variables(self) -> Any:
     """The LPIPS-VGG variables (loaded once from ``lpips``, with the trunk from ``vgg16`` if ``lpips`` holds only the heads)."""
     from stylegan2_jax.metrics import lpips  # pylint: disable=import-outside-toplevel
-    return self._weights('lpips', self.lpips, lpips, lambda path: lpips.load_lpips(path, self.vgg16))[0]
+    return self._weights('lpips', self.lpips, lpips.WEIGHTS_HELP, lambda path: lpips.load_lpips(path, self.vgg16))[0]
 
   def vgg16_detector(self) -> Detector:
     """VGG16 fc7 features (the precision/recall embedding)."""
     from stylegan2_jax.metrics import vgg16  # pylint: disable=import-outside-toplevel
-    variables, weights_id = self._weights('vgg16', self.vgg16, vgg16, vgg16.load_vgg16)
+    variables, weights_id = self._weights('vgg16', self.vgg16, vgg16.WEIGHTS_HELP, vgg16.load_vgg16)
     return self._detector('vgg16_fc7', lambda v, x: vgg16.VGG16Embedding().apply(v, x), variables, weights_id)
 
   def labels(self) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from stylegan2_jax.generate import seeded_noise
-from stylegan2_jax.metrics.features import draw_labels, fetch_global, global_batch
+from stylegan2_jax.metrics.features import draw_labels, fetch_global, global_batch, jit_once
 from stylegan2_jax.networks.generator import noise_layers
 from stylegan2_jax.sharding import batch_sharding, replicated, round_up
 
@@ -86,7 +86,7 @@ def path_length_distances(G, G_variables, lpips_apply: Callable, lpips_variables
   names = noise_layers(G.img_resolution, G.synthesis_kwargs.get('use_noise', True))
   per_step = round_up(batch_size, mesh.size)
 
-  def run(g_vars, l_vars, z, c, t, seeds):
+  def pair_distances(g_vars, l_vars, z, c, t, seeds):
     noise = {name: jnp.tile(n, (2, 1, 1, 1)) for name, n in seeded_noise(names, seeds).items()} or None  # one per pair
     map_fn = lambda z, c: G.apply(g_vars, z, c, method=G.map)  # noqa: E731
     synth_fn = lambda ws, noise: G.apply(g_vars, ws, 'random' if noise else 'none', noise,  # noqa: E731
@@ -94,11 +94,8 @@ def path_length_distances(G, G_variables, lpips_apply: Callable, lpips_variables
     distance_fn = lambda a, b: lpips_apply(l_vars, a, b)  # noqa: E731
     return path_length_step(map_fn, synth_fn, distance_fn, z, c, t, noise, epsilon, space, crop)
 
-  compiled = {} if compiled is None else compiled
-  key = (id(G), id(mesh), id(lpips_apply), epsilon, space, crop)
-  if key not in compiled:
-    compiled[key] = ((G, mesh, lpips_apply), jax.jit(run, out_shardings=batch_sharding(mesh)))
-  run = compiled[key][1]
+  run = jit_once({} if compiled is None else compiled, (G, mesh, lpips_apply, epsilon, space, crop),
+                 lambda: jax.jit(pair_distances, out_shardings=batch_sharding(mesh)))
   g_vars = jax.device_put(G_variables, replicated(mesh))
   l_vars = jax.device_put(lpips_variables, replicated(mesh))
   rng = np.random.RandomState(seed)

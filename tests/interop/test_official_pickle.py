@@ -1,8 +1,8 @@
 """The safe reader of NVIDIA's official network pickles (no torch needed).
 
 Pickles that name torch / dnnlib / torch_utils globals are written here without
-those packages: ``_Global`` objects become GLOBAL opcodes (``_StubPickler``),
-``_Call`` objects become REDUCE, and ``_legacy_storage_bytes`` produces torch's
+those packages (``tests/torch_pickles.py``): ``_Global`` objects become GLOBAL
+opcodes, ``_Call`` objects become REDUCE, and ``_legacy_storage_bytes`` produces torch's
 legacy ``torch.save`` layout of one storage, as ``torch.storage._load_from_bytes``
 receives it in real snapshots.
 """
@@ -21,6 +21,7 @@ import zipfile
 import numpy as np
 import pytest
 from conftest import fixture_path
+from torch_pickles import Call as _Call, EasyDict, Global as _Global, PersistentId as _PersistentId, dumps as _dumps
 
 from stylegan2_jax.interop.official_pickle import (OfficialModule, UnsafePickleError, UnsupportedPickleError,
                                                    load_official_pickle)
@@ -29,65 +30,7 @@ SNAPSHOT = 'network-snapshot-res32-nosrc.pkl'
 LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
 
 
-# Writing official-format pickles without torch. ------------------------------------------------------------------
-
-class _Global:
-  """Pickled as a reference to the global ``module.name``, which need not exist here."""
-
-  def __init__(self, module, name):
-    self.module, self.name = module, name
-
-  def __call__(self, *args):
-    raise AssertionError('stub globals are only pickled, never called')
-
-
-class _Call:
-  """Pickled as ``func(*args)`` (a REDUCE opcode)."""
-
-  def __init__(self, func, *args):
-    self.func, self.args = func, args
-
-  def __reduce__(self):
-    return self.func, self.args
-
-
-class _PersistentId:
-  """Pickled as a persistent id, as torch does for storages."""
-
-  def __init__(self, pid):
-    self.pid = pid
-
-
-class EasyDict(dict):
-  """Pickled exactly like ``dnnlib.util.EasyDict`` (NEWOBJ + SETITEMS)."""
-
-
-EasyDict.__module__, EasyDict.__qualname__ = 'dnnlib.util', 'EasyDict'
-
-
-class _StubPickler(pickle._Pickler):  # pylint: disable=protected-access
-  dispatch = dict(pickle._Pickler.dispatch)  # pylint: disable=protected-access
-
-  def _save_stub_global(self, obj):
-    self.write(pickle.GLOBAL + f'{obj.module}\n{obj.name}\n'.encode('utf-8'))
-    self.memoize(obj)
-
-  dispatch[_Global] = _save_stub_global
-
-  def save_global(self, obj, name=None):
-    if obj is EasyDict:
-      return self._save_stub_global(_Global('dnnlib.util', 'EasyDict'))
-    return super().save_global(obj, name)
-
-  def persistent_id(self, obj):
-    return obj.pid if isinstance(obj, _PersistentId) else None
-
-
-def _dumps(obj, protocol=4):
-  f = io.BytesIO()
-  _StubPickler(f, protocol=protocol).dump(obj)
-  return f.getvalue()
-
+# Writing official-format pickles without torch (tests/torch_pickles.py). ------------------------------------
 
 def _legacy_storage_bytes(values, storage_type='FloatStorage', dtype='<f4', key='94635985814016'):
   """torch's legacy torch.save layout of one storage, with protocol-2 pickles."""

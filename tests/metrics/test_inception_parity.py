@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import io
-import pickle
 import zipfile
 
 import jax
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import fixture_path
 from flax import traverse_util
+from torch_pickles import Call, Global, PersistentId, dumps
 
 from stylegan2_jax.metrics.inception import (FID_WEIGHTS_URL, OUTPUTS, STAGES, InceptionV3, fid_preprocess,
                                              inception_features, inception_variables_from_state_dict,
@@ -133,39 +133,6 @@ def test_missing_weights_file(tmp_path):
 
 # A torch.save file written without torch. ------------------------------------------------------------------------
 
-class _Global:
-  """Pickled as the global ``module.name`` (GLOBAL opcode), which need not be importable here."""
-
-  def __init__(self, module, name):
-    self.module, self.name = module, name
-
-  def __call__(self, *args):
-    raise AssertionError('only pickled')
-
-
-class _Call:
-  """Pickled as ``func(*args)`` (REDUCE)."""
-
-  def __init__(self, func, *args):
-    self.func, self.args = func, args
-
-  def __reduce__(self):
-    return self.func, self.args
-
-
-class _TorchPickler(pickle._Pickler):  # pylint: disable=protected-access
-  dispatch = dict(pickle._Pickler.dispatch)  # pylint: disable=protected-access
-
-  def _save_global_stub(self, obj):
-    self.write(pickle.GLOBAL + f'{obj.module}\n{obj.name}\n'.encode())
-    self.memoize(obj)
-
-  dispatch[_Global] = _save_global_stub
-
-  def persistent_id(self, obj):
-    return obj if isinstance(obj, tuple) and obj and obj[0] == 'storage' else None
-
-
 def _torch_save_zip(state_dict: dict) -> bytes:
   """``torch.save(state_dict)`` in the zip format, with one storage per tensor."""
   storage_types = {'float16': 'HalfStorage', 'float32': 'FloatStorage', 'int64': 'LongStorage'}
@@ -173,16 +140,14 @@ def _torch_save_zip(state_dict: dict) -> bytes:
   sd._metadata = collections.OrderedDict([('', {'version': 1})])  # pylint: disable=protected-access
   for i, (name, value) in enumerate(state_dict.items()):
     value = np.ascontiguousarray(value)
-    pid = ('storage', _Global('torch', storage_types[value.dtype.name]), str(i), 'cpu', value.size)
+    pid = PersistentId(('storage', Global('torch', storage_types[value.dtype.name]), str(i), 'cpu', value.size))
     stride = tuple(s // value.itemsize for s in value.strides)
-    sd[name] = _Call(_Global('torch._utils', '_rebuild_tensor_v2'), pid, 0, value.shape, stride, False,
-                     collections.OrderedDict())
+    sd[name] = Call(Global('torch._utils', '_rebuild_tensor_v2'), pid, 0, value.shape, stride, False,
+                    collections.OrderedDict())
     files[f'archive/data/{i}'] = value.tobytes()
-  pkl = io.BytesIO()
-  _TorchPickler(pkl, protocol=2).dump(sd)
   buf = io.BytesIO()
   with zipfile.ZipFile(buf, 'w') as zf:
-    zf.writestr('archive/data.pkl', pkl.getvalue())
+    zf.writestr('archive/data.pkl', dumps(sd, protocol=2))
     zf.writestr('archive/byteorder', 'little')
     zf.writestr('archive/version', '3\n')
     for name, raw in files.items():
