@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from stylegan2_jax.interop.official import LoadedNetwork, load_official_generator
 from stylegan2_jax.networks.generator import noise_layers
-from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated, round_up
+from stylegan2_jax.sharding import batch_sharding, data_mesh, padded_batches, replicated, round_up
 
 _IMAGE_MODES = {1: 'L', 3: 'RGB', 4: 'RGBA'}
 
@@ -110,20 +110,13 @@ def generate_images(net: LoadedNetwork, seeds: Sequence[int], truncation_psi: fl
     ws = G.apply(variables, z, c, truncation_psi, truncation_cutoff, method=G.map)
     return to_uint8(G.apply(variables, ws, mode, noise, method=G.synthesize))
 
-  z_all = seed_latents(seeds, G.z_dim)
-  c_all = class_labels(len(seeds), G.c_dim, class_idx)
-  sharding = batch_sharding(mesh)
+  arrays = (seed_latents(seeds, G.z_dim), class_labels(len(seeds), G.c_dim, class_idx), np.asarray(seeds, np.uint32))
+  batches = padded_batches(lambda *a: run(variables, *a), arrays, per_step, batch_sharding(mesh))
   with tqdm(total=len(seeds), desc='generate', unit='img', disable=not progress) as bar:
-    for start in range(0, len(seeds), per_step):
-      chunk = list(seeds[start:start + per_step])
-      pad = per_step - len(chunk)
-      z = np.pad(z_all[start:start + per_step], [(0, pad), (0, 0)])
-      c = np.pad(c_all[start:start + per_step], [(0, pad), (0, 0)])
-      s = np.asarray(chunk + [0] * pad, np.uint32)
-      images = np.asarray(run(variables, *(jax.device_put(a, sharding) for a in (z, c, s))))
-      for seed, image in zip(chunk, images):
+    for start, images in zip(range(0, len(seeds), per_step), batches):
+      for seed, image in zip(seeds[start:start + per_step], images):
         yield seed, image
-      bar.update(len(chunk))
+      bar.update(len(images))
 
 
 def save_image(image: np.ndarray, path: str | os.PathLike) -> None:

@@ -25,6 +25,17 @@ def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P())
 
 
+def padded_batches(fn, arrays, per_step: int, sharding: NamedSharding):
+  """Yields ``fn(*chunks)`` as numpy for consecutive ``per_step``-row chunks of ``arrays`` (same leading size),
+  each placed with ``sharding``; the last chunk is zero-padded to ``per_step`` and its result trimmed."""
+  n = len(arrays[0])
+  for start in range(0, n, per_step):
+    chunks = [a[start:start + per_step] for a in arrays]
+    pad = per_step - len(chunks[0])
+    chunks = [np.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)) for a in chunks]
+    yield np.asarray(fn(*(jax.device_put(a, sharding) for a in chunks)))[:per_step - pad]
+
+
 def round_up(n: int, multiple: int) -> int:
   """Smallest multiple of ``multiple`` that is >= n."""
   return -(-n // multiple) * multiple

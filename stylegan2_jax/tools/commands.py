@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 NETWORK_HELP = 'a training workdir (its G_ema) or an official network pickle (.pkl)'
 
@@ -31,11 +30,8 @@ def _lpips_args(p) -> None:
 
 
 def _load_lpips(args) -> dict:
-  from stylegan2_jax.metrics.lpips import WEIGHTS_HELP, load_lpips  # pylint: disable=import-outside-toplevel
-  for path in (args.lpips, args.vgg16):
-    if path and not pathlib.Path(path).expanduser().is_file():
-      raise FileNotFoundError(f'weights file {path} does not exist. {WEIGHTS_HELP}')
-  return load_lpips(pathlib.Path(args.lpips).expanduser(), args.vgg16 and pathlib.Path(args.vgg16).expanduser())
+  from stylegan2_jax.metrics.lpips import load_lpips  # pylint: disable=import-outside-toplevel
+  return load_lpips(args.lpips, args.vgg16)  # a missing file fails there, naming it and where to get it
 
 
 def _settings(args):

@@ -79,8 +79,6 @@ def interpolate_to_files(network, seeds: Sequence[int], out: str | pathlib.Path,
   """Writes the video ``out`` (.mp4, or .gif; .gif also where ffmpeg is missing), optionally a frame grid PNG,
   and a sidecar ``.json`` of the arguments beside the video. Returns {'video': path, 'grid': path}."""
   from stylegan2_jax.generate import load_generator  # pylint: disable=import-outside-toplevel
-  if space not in SPACES:
-    raise ValueError(f"interpolation space must be 'w' or 'z', got {space!r}")
   renderer = Renderer(load_generator(network, checkpoint), noise_mode, batch_size, class_idx)
   ws = interpolation_ws(renderer, seeds, frames, space, truncation_psi, loop)
   written = dict(video=write_video(renderer.iter_images(ws, desc='frames'), out, fps))

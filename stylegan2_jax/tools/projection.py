@@ -145,7 +145,7 @@ class Projector:
 
     def final(params, fixed, target):
       image = render(fixed[0], params)
-      return lpips.apply(fixed[1], lpips_input(image), target), to_uint8(image)
+      return lpips.apply(fixed[1], lpips_input(image), target)
 
     self._step = jax.jit(step, donate_argnums=(0, 1))
     self._final = jax.jit(final)
@@ -198,7 +198,7 @@ class Projector:
         if i % 10 == 0 or i == s.num_steps - 1:
           bar.set_postfix(dist=f'{float(jnp.mean(dist[:b])):.4f}')
         bar.update(1)
-    distance, _ = self._final(params, self.replicated, target)
+    distance = self._final(params, self.replicated, target)
     ws = np.broadcast_to(np.asarray(params['w'])[:b], (b, G.num_ws, self.w_avg.shape[0])).copy()
     return ProjectionResult(ws=ws, noise={k: np.asarray(v)[:b] for k, v in params['noise'].items()},
                             distance=np.asarray(distance)[:b],

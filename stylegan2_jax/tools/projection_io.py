@@ -19,8 +19,8 @@ from typing import Sequence
 
 import jax
 import numpy as np
-import PIL.Image
 
+from stylegan2_jax.data.image_prep import decode_image, transform_image
 from stylegan2_jax.generate import save_image, to_uint8
 from stylegan2_jax.interop.official import LoadedNetwork
 from stylegan2_jax.tools.projection import ProjectionResult, ProjectionSettings, Projector
@@ -31,21 +31,16 @@ NOISE_PREFIX = 'noise/'
 
 
 def load_target(path: str | pathlib.Path, resolution: int, channels: int) -> np.ndarray:
-  """An image file as the official projector prepares it: center crop to a square, Lanczos resize -> HWC uint8."""
+  """An image file as the official projector prepares it: center crop to a square, Lanczos resize -> HWC uint8
+  (decoded as the dataset tool does: transparency over white, 16-bit scaled)."""
   path = pathlib.Path(path)
   if not path.is_file():
     raise FileNotFoundError(f'target image {path} does not exist')
   try:
-    image = PIL.Image.open(path)
-    image = image.convert('L' if channels == 1 else 'RGB')
-  except (OSError, PIL.UnidentifiedImageError) as e:
+    image = decode_image(path.read_bytes(), channels)
+  except OSError as e:
     raise ValueError(f'cannot read {path} as an image: {e}') from e
-  w, h = image.size
-  s = min(w, h)
-  image = image.crop(((w - s) // 2, (h - s) // 2, (w + s) // 2, (h + s) // 2))
-  image = image.resize((resolution, resolution), PIL.Image.LANCZOS)
-  array = np.asarray(image, np.uint8)
-  return array[..., None] if array.ndim == 2 else array
+  return transform_image(image, resolution, 'center-crop')
 
 
 def save_projected_w(path: str | pathlib.Path, ws: np.ndarray, noise: dict[str, np.ndarray] | None = None) -> None:
@@ -115,16 +110,17 @@ def project_to_dir(network, targets: Sequence[str | pathlib.Path], outdir: str |
   finally:
     for writer in writers:
       writer.close()
-  return [_write_result(d, i, t, result, net, writers[i].path if video else None, network, checkpoint,
+  projections = render_projected(net, result.ws, result.noise)
+  return [_write_result(d, i, t, result, projections[i], writers[i].path if video else None, network, checkpoint,
                         settings, class_idx, lpips_files)
           for i, (d, t) in enumerate(zip(dirs, targets))]
 
 
-def _write_result(d: pathlib.Path, i: int, target, result: ProjectionResult, net: LoadedNetwork, video_path,
+def _write_result(d: pathlib.Path, i: int, target, result: ProjectionResult, projection: np.ndarray, video_path,
                   network, checkpoint, settings: ProjectionSettings, class_idx, lpips_files) -> dict:
   noise = {k: v[i:i + 1] for k, v in result.noise.items()}
   save_projected_w(d / 'projected_w.npz', result.ws[i:i + 1], noise)
-  save_image(render_projected(net, result.ws[i:i + 1], noise)[0], d / 'proj.png')
+  save_image(projection, d / 'proj.png')
   record = dict(target=str(target), outdir=str(d), distance=float(result.distance[i]),
                 video=str(video_path) if video_path else None)
   write_args(d / 'projection.json', tool='project', network=str(network), checkpoint=checkpoint,

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from stylegan2_jax.generate import class_labels, seed_latents, to_uint8
 from stylegan2_jax.interop.official import LoadedNetwork
-from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated, round_up
+from stylegan2_jax.sharding import batch_sharding, data_mesh, padded_batches, replicated, round_up
 
 TOOL_NOISE_MODES = ('const', 'none')
 
@@ -52,15 +52,11 @@ class Renderer:
 
   def _chunks(self, fn, *arrays: np.ndarray, desc: str | None = None):
     """Yields ``fn(variables, *chunk)`` over the leading axis in sharded, padded chunks (tqdm bar if ``desc``)."""
-    n, sharding = len(arrays[0]), batch_sharding(self.mesh)
-    with tqdm(total=n, desc=desc, unit='img', disable=desc is None or not self.progress) as bar:
-      for start in range(0, n, self.per_step):
-        chunks = [a[start:start + self.per_step] for a in arrays]
-        pad = self.per_step - len(chunks[0])
-        chunks = [np.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)) for a in chunks]
-        result = np.asarray(fn(self.variables, *(jax.device_put(a, sharding) for a in chunks)))
-        bar.update(self.per_step - pad)
-        yield result[:self.per_step - pad]
+    with tqdm(total=len(arrays[0]), desc=desc, unit='img', disable=desc is None or not self.progress) as bar:
+      for result in padded_batches(lambda *a: fn(self.variables, *a), arrays, self.per_step,
+                                   batch_sharding(self.mesh)):
+        bar.update(len(result))
+        yield result
 
   def ws_from_z(self, z: np.ndarray, truncation_psi: float = 1.0) -> np.ndarray:
     """z [N, z_dim] -> ws [N, num_ws, w_dim] (float32), truncated towards ``w_avg`` by ``truncation_psi``."""

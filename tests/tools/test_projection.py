@@ -132,7 +132,7 @@ def test_detect_command(tmp_path, targets, capsys):
   assert records[str(generated)]['generated'] and not records[str(random)]['generated']
   assert records['seed0']['calibration'] and records[str(random)]['ratio'] > 2
   assert cli.main(argv[:5] + ['--lpips', str(tmp_path / 'missing.pth')]) == 2
-  assert 'does not exist' in capsys.readouterr().err
+  assert 'missing.pth not found' in capsys.readouterr().err
 
 
 @pytest.mark.slow
