@@ -8,12 +8,13 @@ import sys
 from stylegan2_jax import __version__
 from stylegan2_jax.data.dataset_tool import add_dataset_command
 from stylegan2_jax.evaluate import add_evaluate_command
+from stylegan2_jax.export import add_export_command
 from stylegan2_jax.tools.commands import add_tool_commands
 
 
 def _add_generate(sub) -> None:
   p = sub.add_parser('generate', help='generate images from seeds (as the official generate.py)')
-  p.add_argument('--network', required=True, help='a training workdir or an official network pickle (.pkl)')
+  p.add_argument('--network', required=True, help='a training workdir, an official or TF1 pickle, a rosinality checkpoint or an export directory')
   p.add_argument('--seeds', default=None, help='seeds, e.g. 0-7,42')
   p.add_argument('--projected-w', default=None, help="render the ws of a projector's projected_w.npz instead of seeds")
   p.add_argument('--trunc', type=float, default=1.0, help='truncation psi (default 1: none)')
@@ -59,11 +60,14 @@ def main(argv=None) -> int:
   add_dataset_command(sub)
   add_evaluate_command(sub)
   add_tool_commands(sub)
+  add_export_command(sub)
   args = parser.parse_args(argv)
   from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError
+  from stylegan2_jax.interop.torch_export import MissingExtraError
   try:
     args.run(args)
-  except (ValueError, FileNotFoundError, NotImplementedError, UnsafePickleError, UnsupportedPickleError) as e:
+  except (ValueError, FileNotFoundError, NotImplementedError, UnsafePickleError, UnsupportedPickleError,
+          MissingExtraError) as e:
     print(f'stylegan2-jax {args.command}: error: {e}', file=sys.stderr)
     return 2
   return 0

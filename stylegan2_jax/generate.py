@@ -19,7 +19,7 @@ import numpy as np
 import PIL.Image
 from tqdm import tqdm
 
-from stylegan2_jax.interop.official import LoadedNetwork, load_official_generator
+from stylegan2_jax.interop.official import LoadedNetwork
 from stylegan2_jax.networks.generator import noise_layers
 from stylegan2_jax.sharding import batch_sharding, data_mesh, padded_batches, replicated, round_up
 
@@ -68,17 +68,10 @@ def to_uint8(img: jnp.ndarray) -> jnp.ndarray:
 
 
 def load_generator(path: str | os.PathLike, checkpoint: str = 'latest') -> LoadedNetwork:
-  """Loads the generator to sample from: a training workdir's G_ema (``checkpoint``: 'latest', 'best' or a step)
-  or an official ``.pkl`` (G_ema)."""
-  path = pathlib.Path(path)
-  if not path.exists():
-    raise FileNotFoundError(f'network {path} does not exist')
-  if path.is_dir():
-    from stylegan2_jax.runs import load_run_generator  # training code, only needed for workdirs
-    return load_run_generator(path, checkpoint)
-  if checkpoint != 'latest':
-    raise ValueError(f'--checkpoint {checkpoint} applies to training workdirs, not to {path.name}')
-  return load_official_generator(path)
+  """Loads the generator to sample from (``G_ema``, else ``G``): a training workdir (``checkpoint``: 'latest',
+  'best' or a step), an official or TF1 pickle, a rosinality checkpoint or an export directory."""
+  from stylegan2_jax.interop.formats import load_generator_any  # pylint: disable=import-outside-toplevel
+  return load_generator_any(path, checkpoint)
 
 
 def seeded_noise(names: Sequence[tuple[str, int]], seeds: jnp.ndarray) -> dict[str, jnp.ndarray]:

@@ -7,32 +7,17 @@ Layout of a workdir: ``config.json`` (the training config), ``networks.json``
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import pathlib
-from typing import Any
 
 import ml_collections
-from flax.core import FrozenDict
 
 from stylegan2_jax import state as train_state
 from stylegan2_jax.checkpointing import Checkpointer
 from stylegan2_jax.interop.official import LoadedNetwork
-from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs
+from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs, module_kwargs
 from stylegan2_jax.sharding import data_mesh, replicated
 from stylegan2_jax.train_config import build_optimizers
-
-
-def module_kwargs(module) -> dict[str, Any]:
-  """The constructor arguments of a G or D as plain JSON-able data (official names)."""
-  def plain(value):
-    if isinstance(value, (dict, FrozenDict)):
-      return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-      return [plain(v) for v in value]
-    return value
-  return {f.name: plain(getattr(module, f.name)) for f in dataclasses.fields(module)
-          if f.name not in ('parent', 'name')}
 
 
 def write_networks_json(workdir: pathlib.Path, G, D) -> None:
@@ -81,7 +66,14 @@ def checkpoint_step(workdir: str | pathlib.Path, checkpoint: str = 'latest') -> 
   return int(checkpoint)
 
 
+def load_run_networks(workdir: str | pathlib.Path, checkpoint: str = 'latest') -> dict[str, LoadedNetwork]:
+  """G, D and G_ema of a run's checkpoint ('latest', 'best' or a step number)."""
+  state, G, D, _ = load_run(workdir, checkpoint_step(workdir, checkpoint))
+  return {name: LoadedNetwork(module=module, variables=variables, init_kwargs=module_kwargs(module),
+                              class_name=type(module).__name__)
+          for name, module, variables in (('G', G, state.G), ('D', D, state.D), ('G_ema', G, state.G_ema))}
+
+
 def load_run_generator(workdir: str | pathlib.Path, checkpoint: str = 'latest') -> LoadedNetwork:
   """G_ema of a run's checkpoint ('latest', 'best' or a step number), ready for generation."""
-  state, G, _, _ = load_run(workdir, checkpoint_step(workdir, checkpoint))
-  return LoadedNetwork(module=G, variables=state.G_ema, init_kwargs=module_kwargs(G), class_name='Generator')
+  return load_run_networks(workdir, checkpoint)['G_ema']

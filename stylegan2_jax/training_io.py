@@ -11,9 +11,8 @@ import numpy as np
 from PIL import Image
 
 from stylegan2_jax.generate import seed_latents, to_uint8
-from stylegan2_jax.interop.official import load_official_networks
+from stylegan2_jax.interop.formats import load_networks
 from stylegan2_jax.networks.config import abstract_variables
-from stylegan2_jax.runs import is_run_dir, load_run
 from stylegan2_jax.sharding import replicated
 
 
@@ -95,21 +94,25 @@ def sample_grid_fn(G, config, mesh):
 
 
 def init_weights(path: str, G, D, logger: RunLogger):
-  """(G, D, G_ema variables) to start from: a run's workdir or an official ``.pkl`` (weights only)."""
-  if is_run_dir(path):
-    state, _, _, _ = load_run(path)
-    g_vars, d_vars, ema_vars = jax.device_get((state.G, state.D, state.G_ema))
-  elif pathlib.Path(path).is_file():
-    nets = load_official_networks(path, keys=('G', 'D', 'G_ema'))
-    g_vars, d_vars, ema_vars = (nets[k].variables for k in ('G', 'D', 'G_ema'))
-  else:
-    raise FileNotFoundError(f'--config.init_from={path} is neither a training workdir nor a network pickle')
-  for name, ours, theirs in (('G', abstract_variables(G), g_vars), ('D', abstract_variables(D), d_vars),
-                             ('G_ema', abstract_variables(G), ema_vars)):
-    want = jax.tree.map(lambda a: (a.shape, str(a.dtype)), ours)
-    got = jax.tree.map(lambda a: (tuple(np.shape(a)), str(np.asarray(a).dtype)), dict(theirs))
+  """(G, D, G_ema variables) to start from, weights only, from any format ``load_networks`` reads.
+
+  A source without ``G`` starts G from its ``G_ema`` (and vice versa); one without
+  ``D`` (e.g. a rosinality ``g_ema``-only file) leaves D freshly initialized.
+  """
+  nets = load_networks(path)
+  if 'G' not in nets and 'G_ema' not in nets:
+    raise ValueError(f'--config.init_from={path} holds no generator')
+  nets.setdefault('G', nets.get('G_ema'))
+  nets.setdefault('G_ema', nets['G'])
+  loaded = {k: jax.device_get(n.variables) for k, n in nets.items()}
+  for name, module in (('G', G), ('D', D), ('G_ema', G)):
+    if name not in loaded:
+      continue
+    want = jax.tree.map(lambda a: (a.shape, str(a.dtype)), abstract_variables(module))
+    got = jax.tree.map(lambda a: (tuple(np.shape(a)), str(np.asarray(a).dtype)), dict(loaded[name]))
     if want != got:
       raise ValueError(f'--config.init_from={path}: its {name} does not match the configured {name} '
                        '(resolution, channels or architecture differ)')
-  logger.info(f'initialized G, D and G_ema from {path}')
-  return g_vars, d_vars, ema_vars
+  logger.info(f'initialized {", ".join(k for k in ("G", "D", "G_ema") if k in loaded)} from {path}'
+              + ('' if 'D' in loaded else ' (D freshly initialized: the source has none)'))
+  return loaded['G'], loaded.get('D'), loaded['G_ema']

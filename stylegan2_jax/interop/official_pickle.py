@@ -1,4 +1,5 @@
-"""Reads NVIDIA's official StyleGAN2-ADA / StyleGAN3 network pickles without running them.
+"""Reads NVIDIA's official network pickles (StyleGAN2-ADA / StyleGAN3, and the TF1 StyleGAN2 release's
+``dnnlib.tflib.network.Network`` tuples) and ``torch.save`` files without running them.
 
 Security model: a pickle is a program whose globals are imported and called, and
 the official snapshots also embed Python source (``module_src``) that the official
@@ -14,6 +15,8 @@ loader executes. This reader does neither:
   are read by the same restricted unpickler. torch is never imported.
 * Objects given to the unpickler refuse BUILD (so allowed globals cannot be
   patched), and numpy dtypes are limited to plain numbers (no object arrays).
+* TF1 networks keep their state as data (``build_module_src`` is never used); only
+  BUILD with a dict, once, is accepted on them.
 """
 
 from __future__ import annotations
@@ -176,6 +179,25 @@ class _Persistent(_Sealed):
     self.class_name, self.state = meta['class_name'], meta['state']  # meta['module_src'] is never used
 
 
+class _TFNetwork:
+  """``dnnlib.tflib.network.Network`` of TF1 StyleGAN2 pickles: NEWOBJ, then BUILD with its state dict (kept as data)."""
+  __slots__ = ('state',)
+
+  def __setstate__(self, state):
+    _require(isinstance(state, dict) and not hasattr(self, 'state'), 'malformed TF1 network state')
+    self.state = state
+
+
+@dataclasses.dataclass
+class TF1Network:
+  """One ``dnnlib.tflib.network.Network`` of a TF1 pickle, as plain data (its build source is never used)."""
+  name: str
+  build_func_name: str
+  static_kwargs: dict
+  components: dict                   # sub-networks by name (e.g. 'mapping', 'synthesis'), TF1Network each
+  variables: dict[str, np.ndarray]   # this network's own variables, e.g. '4x4/Conv/weight'
+
+
 def _numpy_scalar(dtype, raw):
   _require(isinstance(dtype, _DType) and isinstance(raw, bytes) and len(raw) == dtype.dtype.itemsize,
            'numpy scalar without a plain numeric dtype and raw bytes')
@@ -227,6 +249,7 @@ _ALLOWED.update({(mod, name): _Global(f'{mod}.{name}', value=spec) for name, spe
 _ALLOWED[('torch.storage', 'UntypedStorage')] = _Global('torch.storage.UntypedStorage', value='u1')
 _ALLOWED[('numpy', 'dtype')] = _DType            # classes: numpy writes dtypes as REDUCE + BUILD,
 _ALLOWED[('dnnlib.util', 'EasyDict')] = _EasyDict  # and EasyDicts as NEWOBJ + SETITEMS
+_ALLOWED[('dnnlib.tflib.network', 'Network')] = _TFNetwork  # TF1 networks as NEWOBJ + BUILD
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -239,9 +262,6 @@ class _SafeUnpickler(pickle.Unpickler):
   def find_class(self, module, name):
     module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))  # Python 2 names
     module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-    if module == 'dnnlib.tflib' or module.startswith('dnnlib.tflib.'):
-      raise UnsupportedPickleError(f'this is a TensorFlow (TF1) StyleGAN pickle ("{module}.{name}"); TF1 pickles '
-                                   'need a separate importer, which is not available yet')
     if (module, name) not in _ALLOWED:
       raise UnsafePickleError(f'refusing to load: the pickle references the global "{module}.{name}", which is '
                               'not on the allowlist; nothing from the file was executed')
@@ -333,6 +353,8 @@ def _to_plain(root: Any) -> Any:
         done[id(x)] = x.numpy()
       elif isinstance(x, _Array) and x.array is not None:
         done[id(x)] = x.array
+      elif isinstance(x, _TFNetwork):
+        done[id(x)] = tf1_network(x)
       else:
         _require(isinstance(x, _Persistent), f'unexpected object {x!r} in the pickle data')
         done[id(x)] = module(x)
@@ -364,7 +386,44 @@ def _to_plain(root: Any) -> Any:
                   if isinstance(k, str) and not k.startswith('_') and k != 'training'}
     return OfficialModule(obj.class_name, init_kwargs, state_dict, classes, attributes)
 
+  def tf1_network(obj):
+    _require(hasattr(obj, 'state'), 'TF1 network without state')
+    state = obj.state
+    variables, components = plain(state.get('variables') or []), plain(state.get('components') or {})
+    _require(isinstance(variables, (list, tuple)) and all(
+        isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], str)
+        and isinstance(v[1], (np.ndarray, int, float)) and not isinstance(v[1], bool) for v in variables),
+        'TF1 network variables are not a list of (name, array)')
+    # Scalar variables (noise strengths, lod) were pickled as numpy scalars, which come back as Python numbers.
+    variables = [(k, v if isinstance(v, np.ndarray) else np.asarray(v, np.float32)) for k, v in variables]
+    _require(isinstance(components, dict) and all(isinstance(c, TF1Network) for c in components.values()),
+             'TF1 network components are not networks')
+    name, func, kwargs = plain(state.get('name')), plain(state.get('build_func_name')), plain(state.get('static_kwargs'))
+    _require(isinstance(name, str) and isinstance(func, str) and isinstance(kwargs, dict),
+             'TF1 network without name, build_func_name or static_kwargs')
+    return TF1Network(name, func, kwargs, components, dict(variables))
+
   return plain(root)
+
+
+def read_pickle(source) -> Any:
+  """Reads any pickle or ``torch.save`` file this module understands, as plain data; executes nothing.
+
+  Persistent networks become :class:`OfficialModule`, TF1 networks :class:`TF1Network`,
+  tensors and arrays numpy arrays. Raises :class:`UnsafePickleError` or
+  :class:`UnsupportedPickleError`.
+  """
+  if isinstance(source, (str, os.PathLike)):
+    with open(source, 'rb') as f:
+      return read_pickle(f)
+  f = source if getattr(source, 'seekable', lambda: False)() else io.BytesIO(source.read())
+  try:
+    return _to_plain(_load_any(f))
+  except (UnsafePickleError, UnsupportedPickleError):
+    raise
+  except (pickle.UnpicklingError, EOFError, TypeError, ValueError, KeyError, IndexError, AttributeError,
+          struct.error, zipfile.BadZipFile, RecursionError, MemoryError, OverflowError) as e:
+    raise UnsupportedPickleError(f'malformed or unsupported pickle: {type(e).__name__}: {e}') from e
 
 
 def load_official_pickle(source) -> dict:
@@ -375,16 +434,8 @@ def load_official_pickle(source) -> dict:
   files (zip or legacy format) whose top level is a dict. Raises
   :class:`UnsafePickleError` or :class:`UnsupportedPickleError`.
   """
-  if isinstance(source, (str, os.PathLike)):
-    with open(source, 'rb') as f:
-      return load_official_pickle(f)
-  f = source if getattr(source, 'seekable', lambda: False)() else io.BytesIO(source.read())
-  try:
-    result = _to_plain(_load_any(f))
-  except (UnsafePickleError, UnsupportedPickleError):
-    raise
-  except (pickle.UnpicklingError, EOFError, TypeError, ValueError, KeyError, IndexError, AttributeError,
-          struct.error, zipfile.BadZipFile, RecursionError, MemoryError, OverflowError) as e:
-    raise UnsupportedPickleError(f'malformed or unsupported pickle: {type(e).__name__}: {e}') from e
+  result = read_pickle(source)
+  _require(not (isinstance(result, tuple) and result and all(isinstance(n, TF1Network) for n in result)),
+           'this is a TensorFlow (TF1) StyleGAN2 pickle: read it with stylegan2_jax.interop.formats.load_networks')
   _require(isinstance(result, dict), f'expected a dict at the top level of the pickle, got {type(result).__name__}')
   return result

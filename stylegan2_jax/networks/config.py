@@ -10,6 +10,7 @@ mapping_kwargs, epilogue_kwargs)``) with the official defaults, so an official
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 import jax
@@ -82,6 +83,18 @@ def discriminator_from_kwargs(kwargs: Mapping[str, Any], **overrides) -> Discrim
   for key in ('block_kwargs', 'mapping_kwargs', 'epilogue_kwargs'):
     kwargs[key] = FrozenDict(kwargs.get(key) or {})
   return Discriminator(**kwargs)
+
+
+def module_kwargs(module) -> dict[str, Any]:
+  """The constructor arguments of a G or D as plain JSON-able data (official names)."""
+  def plain(value):
+    if isinstance(value, (dict, FrozenDict)):
+      return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+      return [plain(v) for v in value]
+    return value
+  return {f.name: plain(getattr(module, f.name)) for f in dataclasses.fields(module)
+          if f.name not in ('parent', 'name')}
 
 
 def generator_config(img_resolution: int = 1024, **top) -> ml_collections.ConfigDict:

@@ -21,7 +21,8 @@ import zipfile
 import numpy as np
 import pytest
 from conftest import fixture_path
-from torch_pickles import Call as _Call, EasyDict, Global as _Global, PersistentId as _PersistentId, dumps as _dumps
+from torch_pickles import (Call as _Call, EasyDict, Global as _Global, PersistentId as _PersistentId, TFNetwork,
+                           dumps as _dumps)
 
 from stylegan2_jax.interop.official_pickle import (OfficialModule, UnsafePickleError, UnsupportedPickleError,
                                                    load_official_pickle)
@@ -212,10 +213,10 @@ def test_other_persistence_globals_are_refused():
     _load_bytes(data)
 
 
-def test_tf1_pickle_is_unsupported():
-  data = _dumps((_Call(_Global('dnnlib.tflib.network', 'Network')),))
-  with pytest.raises(UnsupportedPickleError, match='TF1.*separate importer'):
-    _load_bytes(data)
+def test_tf1_pickle_is_pointed_to_its_importer():
+  state = {'name': 'Gs', 'build_func_name': 'G_main', 'static_kwargs': {}, 'variables': []}
+  with pytest.raises(UnsupportedPickleError, match='TF1.*load_networks'):
+    _load_bytes(_dumps((TFNetwork(state),)))
 
 
 def test_allowed_globals_cannot_be_patched():

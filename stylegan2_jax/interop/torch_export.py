@@ -1,0 +1,143 @@
+"""Our networks <-> NVIDIA's stylegan2-ada-pytorch layout: state dicts plus constructor kwargs.
+
+An export directory holds, for each network it has (``G``, ``G_ema``, ``D``), the
+complete official ``state_dict`` (official names and layouts, including the
+constant ``resample_filter`` buffers) as ``<name>.safetensors`` and, with the
+``torch`` extra, as ``<name>.pt`` (``torch.save`` of the state dict), and
+``networks.json`` with the official constructor kwargs of ``G`` (also for
+``G_ema``) and ``D``. In PyTorch, with stylegan2-ada-pytorch on the path::
+
+    kwargs = json.load(open('export/networks.json'))
+    G = training.networks.Generator(**kwargs['G'])
+    G.load_state_dict(torch.load('export/G_ema.pt'), strict=True)
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import pathlib
+
+import numpy as np
+
+from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.interop.official_pickle import UnsupportedPickleError, load_official_pickle
+from stylegan2_jax.interop.state_dict import from_state_dict, to_state_dict
+from stylegan2_jax.networks.config import (abstract_variables, discriminator_from_kwargs, generator_from_kwargs,
+                                           module_kwargs)
+
+NETWORK_NAMES = ('G', 'G_ema', 'D')
+KWARGS_FILE = 'networks.json'
+# Our own constructor arguments, which the official constructors do not take.
+_OURS_ONLY = ('fp16_dtype',)
+
+
+class MissingExtraError(ImportError):
+  """An optional dependency of a format is not installed; the message names the extra to install."""
+
+
+def require_extra(module: str, extra: str, what: str):
+  """Imports ``module`` or raises :class:`MissingExtraError` naming ``pip install 'stylegan2-jax[extra]'``."""
+  import importlib  # pylint: disable=import-outside-toplevel
+  try:
+    return importlib.import_module(module)
+  except ImportError as e:
+    raise MissingExtraError(f"{what} needs {module.split('.')[0]}: pip install 'stylegan2-jax[{extra}]'") from e
+
+
+def official_kwargs(module) -> dict:
+  """The official constructor kwargs of our G or D (our-only arguments such as ``fp16_dtype`` left out)."""
+  kwargs = module_kwargs(module)
+  for part in (kwargs, kwargs.get('synthesis_kwargs') or {}):
+    for key in _OURS_ONLY:
+      part.pop(key, None)
+  return kwargs
+
+
+def _resample_filter(net: LoadedNetwork) -> tuple:
+  kwargs = net.module.synthesis_kwargs if net.class_name == 'Generator' else net.module.block_kwargs
+  return tuple(kwargs.get('resample_filter', (1, 3, 3, 1)))
+
+
+def official_state_dict(net: LoadedNetwork) -> dict[str, np.ndarray]:
+  """The complete official ``state_dict`` of a network, as float32 numpy arrays in C order."""
+  return {name: np.array(value, order='C')
+          for name, value in to_state_dict(net.variables, with_derived=True,
+                                           resample_filter=_resample_filter(net)).items()}
+
+
+def _write_atomically(path: pathlib.Path, write) -> None:
+  tmp = path.with_name(path.name + '.partial')
+  write(str(tmp))
+  os.replace(tmp, path)
+
+
+def write_torch_export(nets: dict[str, LoadedNetwork], out_dir: str | os.PathLike,
+                       pt: bool = True) -> list[pathlib.Path]:
+  """Writes ``<name>.safetensors`` (and ``<name>.pt`` if ``pt``, which needs torch) and ``networks.json``."""
+  from safetensors.numpy import save_file  # pylint: disable=import-outside-toplevel
+  torch = require_extra('torch', 'torch', 'writing .pt files') if pt else None
+  out = pathlib.Path(out_dir)
+  out.mkdir(parents=True, exist_ok=True)
+  written, kwargs = [], {}
+  for name in NETWORK_NAMES:
+    if name not in nets:
+      continue
+    net = nets[name]
+    kwargs['D' if net.class_name == 'Discriminator' else 'G'] = official_kwargs(net.module)
+    state_dict = official_state_dict(net)
+    path = out / f'{name}.safetensors'
+    _write_atomically(path, lambda p, sd=state_dict, n=net: save_file(sd, p, metadata={
+        'format': 'pt', 'class_name': n.class_name}))
+    written.append(path)
+    if torch is not None:
+      tensors = collections.OrderedDict((k, torch.from_numpy(v.copy())) for k, v in state_dict.items())
+      path = out / f'{name}.pt'
+      _write_atomically(path, lambda p, sd=tensors: torch.save(sd, p))
+      written.append(path)
+  path = out / KWARGS_FILE
+  path.write_text(json.dumps(kwargs, indent=2))
+  return [*written, path]
+
+
+def is_torch_export(path: str | os.PathLike) -> bool:
+  """True if ``path`` is a directory written by :func:`write_torch_export`."""
+  path = pathlib.Path(path)
+  return (path.is_dir() and (path / KWARGS_FILE).exists() and not (path / 'checkpoints').exists()
+          and any((path / f'{n}.{ext}').exists() for n in NETWORK_NAMES for ext in ('safetensors', 'pt')))
+
+
+def _read_state_dict(out: pathlib.Path, name: str) -> dict[str, np.ndarray] | None:
+  if (out / f'{name}.safetensors').exists():
+    from safetensors.numpy import load_file  # pylint: disable=import-outside-toplevel
+    return load_file(str(out / f'{name}.safetensors'))
+  if (out / f'{name}.pt').exists():
+    state_dict = load_official_pickle(out / f'{name}.pt')  # torch's zip format, read without torch or code
+    if not all(isinstance(v, np.ndarray) for v in state_dict.values()):
+      raise UnsupportedPickleError(f'{out / name}.pt does not hold a state dict of tensors')
+    return state_dict
+  return None
+
+
+def load_torch_export(path: str | os.PathLike, keys=NETWORK_NAMES) -> dict[str, LoadedNetwork]:
+  """Reads the networks ``keys`` present in an export directory (safetensors preferred over .pt)."""
+  out = pathlib.Path(path)
+  kwargs = json.loads((out / KWARGS_FILE).read_text())
+  nets = {}
+  for name in keys:
+    state_dict = _read_state_dict(out, name)
+    if state_dict is None:
+      continue
+    is_d = name == 'D'
+    if ('D' if is_d else 'G') not in kwargs:
+      raise ValueError(f'{out / KWARGS_FILE} has no constructor kwargs for {name}')
+    init_kwargs = kwargs['D' if is_d else 'G']
+    module = discriminator_from_kwargs(init_kwargs) if is_d else generator_from_kwargs(init_kwargs)
+    net = LoadedNetwork(module=module, variables={}, init_kwargs=init_kwargs,
+                        class_name='Discriminator' if is_d else 'Generator')
+    net.variables = from_state_dict(state_dict, abstract_variables(module), resample_filter=_resample_filter(net))
+    nets[name] = net
+  if not nets:
+    raise FileNotFoundError(f'{out} has none of {[f"{k}.safetensors" for k in keys]} (or .pt)')
+  return nets
