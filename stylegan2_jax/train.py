@@ -89,7 +89,7 @@ def _validate_values(config: ml_collections.ConfigDict) -> None:
               'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints', 'pl_batch_shrink'):
     require(key, lambda v: v > 0, 'positive')
   for key in ('r1_gamma', 'pl_weight', 'G.synthesis_kwargs.num_fp16_res', 'D.num_fp16_res', 'data_threads',
-              'data_prefetch'):
+              'data_prefetch', 'D.block_kwargs.freeze_layers'):
     require(key, lambda v: v >= 0, '>= 0')
   for key in ('style_mixing_prob', 'pl_decay'):
     require(key, lambda v: 0 <= v <= 1, 'in [0, 1]')

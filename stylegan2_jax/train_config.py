@@ -7,7 +7,9 @@ they need; every field can be overridden on the command line as
 
 from __future__ import annotations
 
+import jax
 import ml_collections
+import optax
 
 from stylegan2_jax import state as train_state
 from stylegan2_jax.networks.config import (discriminator_config, discriminator_from_kwargs, generator_config,
@@ -82,8 +84,18 @@ def build_optimizers(config: ml_collections.ConfigDict):
   None to train without it.
   """
   betas = tuple(config.adam_betas)
-  return (train_state.lazy_adam(config.G_lr, config.G_reg_interval, betas, config.adam_eps),
-          train_state.lazy_adam(config.D_lr, config.D_reg_interval, betas, config.adam_eps))
+  D_opt = train_state.lazy_adam(config.D_lr, config.D_reg_interval, betas, config.adam_eps)
+  frozen = discriminator_from_kwargs({**config.D.to_dict(), 'img_resolution': config.resolution}).frozen_layers()
+  if frozen:  # freezeD: the first D layers keep their (e.g. pretrained) weights
+    D_opt = optax.chain(D_opt, optax.masked(optax.set_to_zero(), lambda params: frozen_mask(params, frozen)))
+  return train_state.lazy_adam(config.G_lr, config.G_reg_interval, betas, config.adam_eps), D_opt
+
+
+def frozen_mask(params, frozen_layers) -> dict:
+  """True for every parameter of the layers ``frozen_layers`` (names like ``b64.conv0``)."""
+  frozen = set(frozen_layers)
+  return jax.tree_util.tree_map_with_path(
+      lambda path, _: '.'.join(str(getattr(k, 'key', k)) for k in path[:2]) in frozen, params)
 
 
 def loss_settings(config: ml_collections.ConfigDict, num_devices: int) -> LossSettings:

@@ -137,6 +137,9 @@ def discriminator_config(img_resolution: int = 1024, **top) -> ml_collections.Co
       fp16_dtype='float16',
       conv_clamp=ml_collections.FieldReference(None, field_type=float),
       cmap_dim=ml_collections.FieldReference(None, field_type=int),  # label embedding size, None = channels at 4x4
+      block_kwargs=dict(
+          freeze_layers=0,       # freeze the first N conv layers, from the top resolution down (official --freezed)
+      ),
       epilogue_kwargs=dict(
           mbstd_group_size=4,    # samples per minibatch-stddev group
           mbstd_num_channels=1,  # minibatch-stddev features, 0 = off

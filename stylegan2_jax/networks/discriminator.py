@@ -118,6 +118,21 @@ class Discriminator(nn.Module):
                  tmp_channels=channels[res], out_channels=channels[res // 2],
                  dtype=jnp.dtype(self.fp16_dtype) if res >= low else jnp.float32) for res in resolutions]
 
+  def frozen_layers(self) -> list[str]:
+    """The layers ``block_kwargs.freeze_layers`` freezes (official ``--freezed``), e.g. ``['b256.fromrgb', ...]``.
+
+    As the official code counts them: the conv layers of the blocks from the highest
+    resolution down (``fromrgb`` where the block has one, ``conv0``, ``conv1``, ``skip``
+    for resnet); the 4x4 epilogue and the label mapping always train.
+    """
+    layers = []
+    for spec in self.block_specs():
+      res = spec['resolution']
+      if spec['in_channels'] == 0 or self.architecture == 'skip':
+        layers.append(f'b{res}.fromrgb')
+      layers += [f'b{res}.conv0', f'b{res}.conv1'] + ([f'b{res}.skip'] if self.architecture == 'resnet' else [])
+    return layers[:max(int(dict(self.block_kwargs).get('freeze_layers', 0)), 0)]
+
   @nn.compact
   def __call__(self, img: jnp.ndarray, c: jnp.ndarray | None = None, mbstd_shards: int = 1) -> jnp.ndarray:
     """img [N, C, H, W] in [-1, 1], c [N, c_dim] -> logits [N, 1].

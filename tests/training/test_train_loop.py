@@ -6,12 +6,18 @@ import json
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 from PIL import Image
 
 from stylegan2_jax import cli
 from stylegan2_jax.checkpointing import Checkpointer
+from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.interop.state_dict import to_state_dict
+from stylegan2_jax.interop.torch_export import write_torch_export
+from stylegan2_jax.networks.config import init_discriminator, init_generator
+from stylegan2_jax.train_config import build_networks
 from stylegan2_jax.train import ConfigMismatchError, TrainingDivergedError, train_and_evaluate, validate_config
 from stylegan2_jax.train_steps import TrainSteps
 from conftest import REPO
@@ -55,6 +61,32 @@ def test_init_from_a_workdir_copies_the_weights(finished_run, tmp_path):
   name = ".G['params']['mapping']['fc0']['weight']"
   assert np.abs(after[name] - before[name]).max() < 0.05  # one Adam step away from the source, not a fresh init
   assert not np.array_equal(after[name], before[name])
+
+
+def test_init_from_a_pytorch_export_with_frozen_d_layers(tmp_path):
+  """Transfer learning from another format: weights from an export directory, the first 5 D layers frozen."""
+  config = tiny_config(total_kimg=0.016)
+  config.D.block_kwargs.freeze_layers = 5
+  G, D = build_networks(config, img_channels=1)
+  source = {'G': LoadedNetwork(G, init_generator(G, jax.random.key(7)), {}, 'Generator'),
+            'D': LoadedNetwork(D, init_discriminator(D, jax.random.key(8)), {}, 'Discriminator')}
+  source['G_ema'] = source['G']
+  write_torch_export(source, tmp_path / 'export', pt=False)
+  config.init_from = str(tmp_path / 'export')
+  train_and_evaluate(config, tmp_path / 'run')
+  after = run_params(tmp_path / 'run')
+  assert int(after['.step']) == 2
+  frozen = ['b16.fromrgb', 'b16.conv0', 'b16.conv1', 'b16.skip', 'b8.conv0']  # the official layer order
+  assert D.frozen_layers() == frozen
+  d_source = to_state_dict(source['D'].variables)
+  for name, value in d_source.items():
+    trained = after[".D['params']" + ''.join(f"['{p}']" for p in name.split('.'))]
+    if name.rsplit('.', 1)[0] in frozen:
+      assert np.array_equal(trained, value), name  # frozen: exactly the source weights
+    elif name.endswith('weight'):
+      assert not np.array_equal(trained, value), name  # trained: moved away from the source
+  g_name = ".G['params']['mapping']['fc0']['weight']"
+  assert np.abs(after[g_name] - np.asarray(source['G'].variables['params']['mapping']['fc0']['weight'])).max() < 0.05
 
 
 @pytest.mark.parametrize('overrides,message', [
