@@ -6,18 +6,22 @@ Formats (each optional dependency lives in its own extra, named when missing):
   ``D.safetensors`` (official stylegan2-ada-pytorch state dicts) and ``networks.json``.
 * ``torch``: the same plus ``G.pt``, ``G_ema.pt``, ``D.pt`` (``torch.save``; extra ``torch``).
 * ``rosinality``: one ``.pt`` checkpoint for rosinality/stylegan2-pytorch (extra ``torch``).
+* ``onnx``: the generator for onnxruntime (extra ``onnx``): ``--out G.onnx`` writes the whole
+  generator (z, c, psi -> image); ``--out DIR`` writes ``generator.onnx``, ``mapping.onnx``,
+  ``synthesis.onnx`` and ``onnx.json`` (the models' inputs and sizes).
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import os
 import pathlib
 
 from stylegan2_jax.interop.formats import load_networks
 from stylegan2_jax.interop.torch_export import require_extra, write_torch_export
 
-FORMATS = ('torch', 'safetensors', 'rosinality')
+FORMATS = ('torch', 'safetensors', 'rosinality', 'onnx')
 
 
 def _torch_tensors(tree):
@@ -40,13 +44,42 @@ def write_rosinality(nets, out: str | os.PathLike) -> pathlib.Path:
   return out
 
 
-def export_networks(network: str | os.PathLike, fmt: str, out: str | os.PathLike,
-                    checkpoint: str = 'latest') -> list[pathlib.Path]:
+def write_onnx(net, out: str | os.PathLike, noise_mode: str = 'const',
+               truncation_cutoff: int | None = None) -> list[pathlib.Path]:
+  """The generator as one ``.onnx`` file, or (``out`` a directory) generator, mapping and synthesis models."""
+  from stylegan2_jax.interop.onnx_export import MODELS, export_onnx  # pylint: disable=import-outside-toplevel
+  require_extra('onnx', 'onnx', 'the ONNX export')
+  out = pathlib.Path(out)
+  if out.suffix == '.onnx':
+    out.parent.mkdir(parents=True, exist_ok=True)
+    export_onnx(net, out, 'generator', noise_mode, truncation_cutoff)
+    return [out]
+  out.mkdir(parents=True, exist_ok=True)
+  paths = []
+  for model in MODELS:
+    export_onnx(net, out / f'{model}.onnx', model, noise_mode, truncation_cutoff)
+    paths.append(out / f'{model}.onnx')
+  G = net.module
+  info = dict(z_dim=G.z_dim, c_dim=G.c_dim, w_dim=G.w_dim, num_ws=G.num_ws, img_resolution=G.img_resolution,
+              img_channels=G.img_channels, noise_mode=noise_mode, truncation_cutoff=truncation_cutoff,
+              inputs={'generator': ['z', 'c', 'psi'] if G.c_dim else ['z', 'psi'],
+                      'mapping': ['z', 'c', 'psi'] if G.c_dim else ['z', 'psi'], 'synthesis': ['ws']},
+              outputs={'generator': 'img', 'mapping': 'ws', 'synthesis': 'img'})
+  (out / 'onnx.json').write_text(json.dumps(info, indent=2))
+  return [*paths, out / 'onnx.json']
+
+
+def export_networks(network: str | os.PathLike, fmt: str, out: str | os.PathLike, checkpoint: str = 'latest',
+                    noise_mode: str = 'const', truncation_cutoff: int | None = None) -> list[pathlib.Path]:
   """Exports the networks of ``network`` (any source ``load_networks`` reads) as ``fmt`` to ``out``."""
   if fmt not in FORMATS:
     raise ValueError(f'unknown export format {fmt!r}; choose one of {list(FORMATS)}')
-  if fmt == 'torch':
-    require_extra('torch', 'torch', 'the torch format')
+  extra = {'torch': ('torch', 'torch'), 'rosinality': ('torch', 'torch'), 'onnx': ('onnx', 'onnx')}.get(fmt)
+  if extra:  # before loading anything
+    require_extra(extra[0], extra[1], f'the {fmt} format')
+  if fmt == 'onnx':
+    nets = load_networks(network, keys=('G_ema', 'G'), checkpoint=checkpoint)
+    return write_onnx(nets.get('G_ema') or nets['G'], out, noise_mode, truncation_cutoff)
   nets = load_networks(network, checkpoint=checkpoint)
   if fmt in ('torch', 'safetensors'):
     return write_torch_export(nets, out, pt=fmt == 'torch')
@@ -55,14 +88,17 @@ def export_networks(network: str | os.PathLike, fmt: str, out: str | os.PathLike
 
 def add_export_command(sub) -> None:
   """Registers ``stylegan2-jax export``."""
-  p = sub.add_parser('export', help='export a network to PyTorch (official or rosinality layout) or safetensors')
+  p = sub.add_parser('export', help='export a network to PyTorch (official or rosinality layout), safetensors or ONNX')
   p.add_argument('--network', required=True, help='a training workdir, an official/TF1 pickle, a rosinality '
                  'checkpoint or an export directory')
   p.add_argument('--format', required=True, choices=FORMATS, help='output format')
-  p.add_argument('--out', required=True, help='output directory (torch, safetensors) or .pt file (rosinality)')
+  p.add_argument('--out', required=True, help='output directory (torch, safetensors, onnx), .pt file (rosinality) or .onnx file (onnx)')
   p.add_argument('--checkpoint', default='latest', help="a workdir's checkpoint: latest, best or a step")
+  p.add_argument('--noise-mode', choices=['const', 'none'], default='const', help='onnx: noise inputs baked in')
+  p.add_argument('--trunc-cutoff', type=int, default=None, help='onnx: truncate only the first N ws (default all)')
 
   def run(args) -> None:
-    for path in export_networks(args.network, args.format, args.out, args.checkpoint):
+    for path in export_networks(args.network, args.format, args.out, args.checkpoint, args.noise_mode,
+                                args.trunc_cutoff):
       print(f'wrote {path}')
   p.set_defaults(run=run)
