@@ -9,6 +9,8 @@ Formats (each optional dependency lives in its own extra, named when missing):
 * ``onnx``: the generator for onnxruntime (extra ``onnx``): ``--out G.onnx`` writes the whole
   generator (z, c, psi -> image); ``--out DIR`` writes ``generator.onnx``, ``mapping.onnx``,
   ``synthesis.onnx`` and ``onnx.json`` (the models' inputs and sizes).
+* ``savedmodel``: a TensorFlow SavedModel directory through jax2tf (extra ``tf``) with the
+  serving signature (z, [c,] psi) -> img.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pathlib
 from stylegan2_jax.interop.formats import load_networks
 from stylegan2_jax.interop.torch_export import require_extra, write_torch_export
 
-FORMATS = ('torch', 'safetensors', 'rosinality', 'onnx')
+FORMATS = ('torch', 'safetensors', 'rosinality', 'onnx', 'savedmodel')
 
 
 def _torch_tensors(tree):
@@ -74,12 +76,18 @@ def export_networks(network: str | os.PathLike, fmt: str, out: str | os.PathLike
   """Exports the networks of ``network`` (any source ``load_networks`` reads) as ``fmt`` to ``out``."""
   if fmt not in FORMATS:
     raise ValueError(f'unknown export format {fmt!r}; choose one of {list(FORMATS)}')
-  extra = {'torch': ('torch', 'torch'), 'rosinality': ('torch', 'torch'), 'onnx': ('onnx', 'onnx')}.get(fmt)
+  extra = {'torch': ('torch', 'torch'), 'rosinality': ('torch', 'torch'), 'onnx': ('onnx', 'onnx'),
+           'savedmodel': ('tensorflow', 'tf')}.get(fmt)
   if extra:  # before loading anything
     require_extra(extra[0], extra[1], f'the {fmt} format')
-  if fmt == 'onnx':
+  if fmt in ('onnx', 'savedmodel'):
     nets = load_networks(network, keys=('G_ema', 'G'), checkpoint=checkpoint)
-    return write_onnx(nets.get('G_ema') or nets['G'], out, noise_mode, truncation_cutoff)
+    G = nets.get('G_ema') or nets['G']
+    if fmt == 'onnx':
+      return write_onnx(G, out, noise_mode, truncation_cutoff)
+    from stylegan2_jax.interop.savedmodel_export import export_savedmodel  # pylint: disable=import-outside-toplevel
+    export_savedmodel(G, out, noise_mode, truncation_cutoff)
+    return [pathlib.Path(out)]
   nets = load_networks(network, checkpoint=checkpoint)
   if fmt in ('torch', 'safetensors'):
     return write_torch_export(nets, out, pt=fmt == 'torch')
@@ -88,14 +96,14 @@ def export_networks(network: str | os.PathLike, fmt: str, out: str | os.PathLike
 
 def add_export_command(sub) -> None:
   """Registers ``stylegan2-jax export``."""
-  p = sub.add_parser('export', help='export a network to PyTorch (official or rosinality layout), safetensors or ONNX')
+  p = sub.add_parser('export', help='export a network to PyTorch (official or rosinality layout), safetensors, ONNX or TensorFlow')
   p.add_argument('--network', required=True, help='a training workdir, an official/TF1 pickle, a rosinality '
                  'checkpoint or an export directory')
   p.add_argument('--format', required=True, choices=FORMATS, help='output format')
-  p.add_argument('--out', required=True, help='output directory (torch, safetensors, onnx), .pt file (rosinality) or .onnx file (onnx)')
+  p.add_argument('--out', required=True, help='output directory (torch, safetensors, onnx, savedmodel), .pt file (rosinality) or .onnx file')
   p.add_argument('--checkpoint', default='latest', help="a workdir's checkpoint: latest, best or a step")
-  p.add_argument('--noise-mode', choices=['const', 'none'], default='const', help='onnx: noise inputs baked in')
-  p.add_argument('--trunc-cutoff', type=int, default=None, help='onnx: truncate only the first N ws (default all)')
+  p.add_argument('--noise-mode', choices=['const', 'none'], default='const', help='onnx, savedmodel: noise inputs baked in')
+  p.add_argument('--trunc-cutoff', type=int, default=None, help='onnx, savedmodel: truncate only the first N ws (default all)')
 
   def run(args) -> None:
     for path in export_networks(args.network, args.format, args.out, args.checkpoint, args.noise_mode,

@@ -102,13 +102,16 @@ def test_export_command_and_generate_from_the_export(tmp_path):
   assert np.abs(produced.astype(int) - reference.astype(int)).max() <= 1
 
 
-def test_torch_format_without_torch_names_the_extra(tmp_path, monkeypatch, capsys):
-  monkeypatch.setitem(__import__('sys').modules, 'torch', None)  # as if the extra were not installed
-  with pytest.raises(ImportError, match=r"pip install 'stylegan2-jax\[torch\]'"):
-    export_networks(fixture_path(SNAPSHOT), 'torch', tmp_path)
-  assert cli.main(['export', '--network', str(fixture_path(SNAPSHOT)), '--format', 'torch',
-                   '--out', str(tmp_path)]) == 2
-  assert "stylegan2-jax[torch]" in capsys.readouterr().err
+@pytest.mark.parametrize('fmt, module, extra', [('torch', 'torch', 'torch'), ('rosinality', 'torch', 'torch'),
+                                                ('onnx', 'onnx', 'onnx'), ('savedmodel', 'tensorflow', 'tf')])
+def test_missing_extras_are_named(tmp_path, monkeypatch, capsys, fmt, module, extra):
+  monkeypatch.setitem(__import__('sys').modules, module, None)  # as if the extra were not installed
+  with pytest.raises(ImportError, match=rf"pip install 'stylegan2-jax\[{extra}\]'"):
+    export_networks(fixture_path(SNAPSHOT), fmt, tmp_path / 'out')
+  assert cli.main(['export', '--network', str(fixture_path(SNAPSHOT)), '--format', fmt,
+                   '--out', str(tmp_path / 'out')]) == 2
+  assert f"stylegan2-jax[{extra}]" in capsys.readouterr().err
+  assert not (tmp_path / 'out').exists()  # refused before writing anything
 
 
 def test_mismatched_export_is_refused(tmp_path):
