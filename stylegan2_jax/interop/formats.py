@@ -19,7 +19,7 @@ import numpy as np
 
 from stylegan2_jax.interop import official, rosinality, tf1, torch_export
 from stylegan2_jax.interop.official import LoadedNetwork, UnsupportedNetworkError
-from stylegan2_jax.interop.official_pickle import OfficialModule, read_pickle
+from stylegan2_jax.interop.official_pickle import OfficialModule, UnsafePickleError, UnsupportedPickleError, read_pickle
 
 NETWORK_KEYS = ('G', 'D', 'G_ema')
 
@@ -59,18 +59,17 @@ def load_networks(path: str | os.PathLike, keys=NETWORK_KEYS, checkpoint: str = 
     if checkpoint != 'latest':
       raise ValueError(f'--checkpoint {checkpoint} applies to training workdirs, not to {path.name}')
     if path.suffix == '.safetensors':
-      nets = _from_data(_read_safetensors(path), path, keys)
+      nets = _from_data(torch_export.read_safetensors(path), path, keys)
     else:
-      nets = _from_data(read_pickle(path), path, keys)
+      try:
+        data = read_pickle(path)
+      except (UnsafePickleError, UnsupportedPickleError) as e:
+        raise type(e)(f'{path}: {e}') from e
+      nets = _from_data(data, path, keys)
   nets = {k: nets[k] for k in keys if k in nets}
   if not nets:
     raise UnsupportedNetworkError(f'{path} holds none of the networks {list(keys)}')
   return nets
-
-
-def _read_safetensors(path: pathlib.Path) -> dict[str, np.ndarray]:
-  from safetensors.numpy import load_file  # pylint: disable=import-outside-toplevel
-  return load_file(str(path))
 
 
 def load_generator_any(path: str | os.PathLike, checkpoint: str = 'latest') -> LoadedNetwork:

@@ -108,10 +108,18 @@ def is_torch_export(path: str | os.PathLike) -> bool:
           and any((path / f'{n}.{ext}').exists() for n in NETWORK_NAMES for ext in ('safetensors', 'pt')))
 
 
+def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
+  """The arrays of a ``.safetensors`` file; a damaged file raises :class:`UnsupportedPickleError` naming it."""
+  from safetensors.numpy import load_file  # pylint: disable=import-outside-toplevel
+  try:
+    return load_file(str(path))
+  except Exception as e:  # safetensors raises its own SafetensorError (and OSError for short files)
+    raise UnsupportedPickleError(f'{path} is not a readable safetensors file: {e}') from e
+
+
 def _read_state_dict(out: pathlib.Path, name: str) -> dict[str, np.ndarray] | None:
   if (out / f'{name}.safetensors').exists():
-    from safetensors.numpy import load_file  # pylint: disable=import-outside-toplevel
-    return load_file(str(out / f'{name}.safetensors'))
+    return read_safetensors(out / f'{name}.safetensors')
   if (out / f'{name}.pt').exists():
     state_dict = load_official_pickle(out / f'{name}.pt')  # torch's zip format, read without torch or code
     if not all(isinstance(v, np.ndarray) for v in state_dict.values()):

@@ -13,7 +13,7 @@ from interop_helpers import TINY_D, TINY_G, assert_same_variables, random_networ
 from stylegan2_jax import cli
 from stylegan2_jax.export import export_networks
 from stylegan2_jax.interop.formats import load_networks
-from stylegan2_jax.interop.official_pickle import load_official_pickle
+from stylegan2_jax.interop.official_pickle import UnsupportedPickleError, load_official_pickle
 from stylegan2_jax.interop.state_dict import StateDictMismatchError
 from stylegan2_jax.interop.torch_export import load_torch_export, write_torch_export
 
@@ -121,3 +121,15 @@ def test_mismatched_export_is_refused(tmp_path):
   (tmp_path / 'networks.json').write_text(json.dumps(kwargs))
   with pytest.raises(StateDictMismatchError, match='shape'):
     load_networks(tmp_path)
+
+
+def test_damaged_files_are_refused_with_their_name(tmp_path):
+  write_torch_export({'G_ema': random_network(TINY_G)}, tmp_path, pt=False)
+  (tmp_path / 'G_ema.safetensors').write_bytes(b'not a safetensors file')
+  with pytest.raises(UnsupportedPickleError, match='G_ema.safetensors is not a readable safetensors file'):
+    load_networks(tmp_path)
+  (tmp_path / 'image.png').write_bytes(b'\x89PNG\r\n\x1a\n' + bytes(64))
+  with pytest.raises(UnsupportedPickleError, match='image.png: unsupported'):
+    load_networks(tmp_path / 'image.png')
+  with pytest.raises(FileNotFoundError, match='does not exist'):
+    load_networks(tmp_path / 'missing.pkl')
