@@ -14,7 +14,8 @@ from stylegan2_jax.tools.commands import add_tool_commands
 
 def _add_generate(sub) -> None:
   p = sub.add_parser('generate', help='generate images from seeds (as the official generate.py)')
-  p.add_argument('--network', required=True, help='a training workdir, an official or TF1 pickle, a rosinality checkpoint or an export directory')
+  p.add_argument('--network', required=True, help='a training workdir, an official or TF1 pickle, a rosinality '
+                 'checkpoint or an export directory')
   p.add_argument('--seeds', default=None, help='seeds, e.g. 0-7,42')
   p.add_argument('--projected-w', default=None, help="render the ws of a projector's projected_w.npz instead of seeds")
   p.add_argument('--trunc', type=float, default=1.0, help='truncation psi (default 1: none)')

@@ -15,35 +15,23 @@ Formats (each optional dependency lives in its own extra, named when missing):
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import pathlib
 
 from stylegan2_jax.interop.formats import load_networks
-from stylegan2_jax.interop.torch_export import require_extra, write_torch_export
+from stylegan2_jax.interop.torch_export import require_extra, to_torch, write_atomically, write_torch_export
 
 FORMATS = ('torch', 'safetensors', 'rosinality', 'onnx', 'savedmodel')
-
-
-def _torch_tensors(tree):
-  torch = require_extra('torch', 'torch', 'writing .pt files')
-  if isinstance(tree, dict):
-    return collections.OrderedDict((k, _torch_tensors(v)) for k, v in tree.items())
-  return torch.from_numpy(tree.copy())
 
 
 def write_rosinality(nets, out: str | os.PathLike) -> pathlib.Path:
   """Writes the rosinality checkpoint (``g_ema``, ``latent_avg``, ``g``, ``d``) of ``nets`` to ``out``."""
   from stylegan2_jax.interop.rosinality import export_rosinality  # pylint: disable=import-outside-toplevel
   torch = require_extra('torch', 'torch', 'the rosinality format')
-  ckpt = _torch_tensors(export_rosinality(nets))
-  out = pathlib.Path(out)
-  out.parent.mkdir(parents=True, exist_ok=True)
-  tmp = out.with_name(out.name + '.partial')
-  torch.save(dict(ckpt), tmp)
-  os.replace(tmp, out)
-  return out
+  ckpt = dict(to_torch(export_rosinality(nets)))
+  pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
+  return write_atomically(out, lambda p: torch.save(ckpt, p))
 
 
 def write_onnx(net, out: str | os.PathLike, noise_mode: str = 'const',
@@ -96,14 +84,18 @@ def export_networks(network: str | os.PathLike, fmt: str, out: str | os.PathLike
 
 def add_export_command(sub) -> None:
   """Registers ``stylegan2-jax export``."""
-  p = sub.add_parser('export', help='export a network to PyTorch (official or rosinality layout), safetensors, ONNX or TensorFlow')
+  p = sub.add_parser('export', help='export a network to PyTorch (official or rosinality layout), safetensors, '
+                     'ONNX or TensorFlow')
   p.add_argument('--network', required=True, help='a training workdir, an official/TF1 pickle, a rosinality '
                  'checkpoint or an export directory')
   p.add_argument('--format', required=True, choices=FORMATS, help='output format')
-  p.add_argument('--out', required=True, help='output directory (torch, safetensors, onnx, savedmodel), .pt file (rosinality) or .onnx file')
+  p.add_argument('--out', required=True, help='output directory (torch, safetensors, onnx, savedmodel), '
+                 '.pt file (rosinality) or .onnx file')
   p.add_argument('--checkpoint', default='latest', help="a workdir's checkpoint: latest, best or a step")
-  p.add_argument('--noise-mode', choices=['const', 'none'], default='const', help='onnx, savedmodel: noise inputs baked in')
-  p.add_argument('--trunc-cutoff', type=int, default=None, help='onnx, savedmodel: truncate only the first N ws (default all)')
+  p.add_argument('--noise-mode', choices=['const', 'none'], default='const',
+                 help='onnx, savedmodel: noise inputs baked in')
+  p.add_argument('--trunc-cutoff', type=int, default=None,
+                 help='onnx, savedmodel: truncate only the first N ws (default all)')
 
   def run(args) -> None:
     for path in export_networks(args.network, args.format, args.out, args.checkpoint, args.noise_mode,

@@ -19,7 +19,8 @@ import numpy as np
 
 from stylegan2_jax.interop import official, rosinality, tf1, torch_export
 from stylegan2_jax.interop.official import LoadedNetwork, UnsupportedNetworkError
-from stylegan2_jax.interop.official_pickle import OfficialModule, UnsafePickleError, UnsupportedPickleError, read_pickle
+from stylegan2_jax.interop.official_pickle import (OfficialModule, UnsafePickleError, UnsupportedPickleError,
+                                                   read_pickle)
 
 NETWORK_KEYS = ('G', 'D', 'G_ema')
 
@@ -28,8 +29,7 @@ def _from_data(data, path: pathlib.Path, keys) -> dict[str, LoadedNetwork]:
   if tf1.is_tf1_pickle(data):
     return tf1.convert_tf1_pickle(data, keys)
   if isinstance(data, dict) and any(isinstance(v, OfficialModule) for v in data.values()):
-    found = {k: data[k] for k in keys if isinstance(data.get(k), OfficialModule)}
-    return {k: official.convert_official_module(k, v) for k, v in found.items()}
+    return official.convert_official_networks(data, keys, source=path)
   if rosinality.is_rosinality_checkpoint(data):
     return rosinality.import_rosinality(data, keys)
   if isinstance(data, dict) and data and all(isinstance(v, np.ndarray) for v in data.values()):

@@ -60,24 +60,16 @@ def convert_official_module(name: str, net: OfficialModule, force_fp32: bool = T
   return LoadedNetwork(module=module, variables=variables, init_kwargs=net.init_kwargs, class_name=net.class_name)
 
 
-def _read_networks(path: str | os.PathLike, keys) -> dict[str, OfficialModule]:
-  """The persistent networks ``keys`` present in a pickle, in the order of ``keys``; raises if none."""
-  data = load_official_pickle(path)
-  if not isinstance(data, dict):
-    raise UnsupportedNetworkError(f'{path}: expected a pickled dict with G/D/G_ema, found {type(data).__name__}')
+def convert_official_networks(data: dict, keys=NETWORK_KEYS, force_fp32: bool = True,
+                              source: str | os.PathLike = 'the pickle') -> dict[str, LoadedNetwork]:
+  """Our networks for the persistent networks ``keys`` of an unpickled official dict, in the order of ``keys``."""
   found = {k: data[k] for k in keys if isinstance(data.get(k), OfficialModule)}
   if not found:
-    raise UnsupportedNetworkError(f'{path}: no networks {list(keys)} in this pickle (keys: {sorted(data)})')
-  return found
+    raise UnsupportedNetworkError(f'{source}: no networks {list(keys)} in this pickle (keys: {sorted(data)})')
+  return {k: convert_official_module(k, v, force_fp32) for k, v in found.items()}
 
 
 def load_official_networks(path: str | os.PathLike, keys=NETWORK_KEYS,
                            force_fp32: bool = True) -> dict[str, LoadedNetwork]:
   """Loads the networks ``keys`` present in an official pickle (``G``, ``D``, ``G_ema``)."""
-  return {k: convert_official_module(k, v, force_fp32) for k, v in _read_networks(path, keys).items()}
-
-
-def load_official_generator(path: str | os.PathLike, force_fp32: bool = True) -> LoadedNetwork:
-  """The generator to sample from: ``G_ema`` (the official tools' choice), else ``G``."""
-  key, net = next(iter(_read_networks(path, ('G_ema', 'G')).items()))
-  return convert_official_module(key, net, force_fp32)
+  return convert_official_networks(load_official_pickle(path), keys, force_fp32, source=path)

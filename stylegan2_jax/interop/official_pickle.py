@@ -180,7 +180,7 @@ class _Persistent(_Sealed):
 
 
 class _TFNetwork:
-  """``dnnlib.tflib.network.Network`` of TF1 StyleGAN2 pickles: NEWOBJ, then BUILD with its state dict (kept as data)."""
+  """TF1's ``dnnlib.tflib.network.Network``: NEWOBJ, then BUILD with its state dict (kept as data)."""
   __slots__ = ('state',)
 
   def __setstate__(self, state):
@@ -398,7 +398,7 @@ def _to_plain(root: Any) -> Any:
     variables = [(k, v if isinstance(v, np.ndarray) else np.asarray(v, np.float32)) for k, v in variables]
     _require(isinstance(components, dict) and all(isinstance(c, TF1Network) for c in components.values()),
              'TF1 network components are not networks')
-    name, func, kwargs = plain(state.get('name')), plain(state.get('build_func_name')), plain(state.get('static_kwargs'))
+    name, func, kwargs = (plain(state.get(k)) for k in ('name', 'build_func_name', 'static_kwargs'))
     _require(isinstance(name, str) and isinstance(func, str) and isinstance(kwargs, dict),
              'TF1 network without name, build_func_name or static_kwargs')
     return TF1Network(name, func, kwargs, components, dict(variables))

@@ -216,7 +216,7 @@ def from_rosinality_state_dict(sd: dict[str, np.ndarray], is_d: bool, latent_avg
   return net
 
 
-def _mean_w(net: LoadedNetwork, n: int = 10000) -> jnp.ndarray:
+def _mean_w(net: LoadedNetwork, n: int = 10000) -> np.ndarray:
   """The average mapping output of ``n`` normal z, for checkpoints without ``latent_avg``."""
   z = jax.random.normal(jax.random.key(0), (n, net.module.z_dim))
   ws = net.module.apply(net.variables, z, jnp.zeros((n, 0)), method='map')

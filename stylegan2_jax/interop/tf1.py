@@ -81,14 +81,15 @@ def _check_channels(settings: dict, channel_base: int, channel_max: int, name: s
 
 def _convert(net_name: str, module, sources: dict[str, np.ndarray], lookup, resample_filter) -> dict:
   """Fills our variables through ``lookup(official_name) -> (tf_name, transform)``; checks every TF variable is used."""
-  state_dict, missing = {}, []
+  state_dict, missing, used = {}, [], set(_IGNORED_VARIABLES)
   for name in flatten_variables(abstract_variables(module)):
     tf_name, transform = lookup(name)
     if tf_name not in sources:
       missing.append(f'{tf_name} (for {name})')
       continue
     state_dict[name] = transform(sources[tf_name]).astype(np.float32)
-  unused = sorted(set(sources) - {lookup(n)[0] for n in state_dict} - set(_IGNORED_VARIABLES))
+    used.add(tf_name)
+  unused = sorted(set(sources) - used)
   if missing or unused:
     raise UnsupportedNetworkError(f'TF1 network {net_name!r} does not match the architecture its settings describe:'
                                   + ''.join(f'\n  missing {m}' for m in missing)

@@ -55,8 +55,8 @@ def official_kwargs(module) -> dict:
   return kwargs
 
 
-def _resample_filter(net: LoadedNetwork) -> tuple:
-  kwargs = net.module.synthesis_kwargs if net.class_name == 'Generator' else net.module.block_kwargs
+def _resample_filter(module) -> tuple:
+  kwargs = module.synthesis_kwargs if hasattr(module, 'synthesis_kwargs') else module.block_kwargs
   return tuple(kwargs.get('resample_filter', (1, 3, 3, 1)))
 
 
@@ -64,13 +64,24 @@ def official_state_dict(net: LoadedNetwork) -> dict[str, np.ndarray]:
   """The complete official ``state_dict`` of a network, as float32 numpy arrays in C order."""
   return {name: np.array(value, order='C')
           for name, value in to_state_dict(net.variables, with_derived=True,
-                                           resample_filter=_resample_filter(net)).items()}
+                                           resample_filter=_resample_filter(net.module)).items()}
 
 
-def _write_atomically(path: pathlib.Path, write) -> None:
+def write_atomically(path: str | os.PathLike, write) -> pathlib.Path:
+  """``write(tmp_path)`` then renames it to ``path``: a crash never leaves a half-written file under ``path``."""
+  path = pathlib.Path(path)
   tmp = path.with_name(path.name + '.partial')
   write(str(tmp))
   os.replace(tmp, path)
+  return path
+
+
+def to_torch(tree):
+  """Nested dicts of numpy arrays -> ``OrderedDict``s of torch tensors (extra ``torch``), for ``torch.save``."""
+  torch = require_extra('torch', 'torch', 'writing .pt files')
+  if isinstance(tree, dict):
+    return collections.OrderedDict((k, to_torch(v)) for k, v in tree.items())
+  return torch.from_numpy(np.array(tree))
 
 
 def write_torch_export(nets: dict[str, LoadedNetwork], out_dir: str | os.PathLike,
@@ -87,15 +98,11 @@ def write_torch_export(nets: dict[str, LoadedNetwork], out_dir: str | os.PathLik
     net = nets[name]
     kwargs['D' if net.class_name == 'Discriminator' else 'G'] = official_kwargs(net.module)
     state_dict = official_state_dict(net)
-    path = out / f'{name}.safetensors'
-    _write_atomically(path, lambda p, sd=state_dict, n=net: save_file(sd, p, metadata={
-        'format': 'pt', 'class_name': n.class_name}))
-    written.append(path)
+    metadata = {'format': 'pt', 'class_name': net.class_name}
+    written.append(write_atomically(out / f'{name}.safetensors',
+                                    lambda p, sd=state_dict: save_file(sd, p, metadata=metadata)))
     if torch is not None:
-      tensors = collections.OrderedDict((k, torch.from_numpy(v.copy())) for k, v in state_dict.items())
-      path = out / f'{name}.pt'
-      _write_atomically(path, lambda p, sd=tensors: torch.save(sd, p))
-      written.append(path)
+      written.append(write_atomically(out / f'{name}.pt', lambda p, sd=to_torch(state_dict): torch.save(sd, p)))
   path = out / KWARGS_FILE
   path.write_text(json.dumps(kwargs, indent=2))
   return [*written, path]
@@ -142,10 +149,9 @@ def load_torch_export(path: str | os.PathLike, keys=NETWORK_NAMES) -> dict[str, 
       raise ValueError(f'{out / KWARGS_FILE} has no constructor kwargs for {name}')
     init_kwargs = kwargs['D' if is_d else 'G']
     module = discriminator_from_kwargs(init_kwargs) if is_d else generator_from_kwargs(init_kwargs)
-    net = LoadedNetwork(module=module, variables={}, init_kwargs=init_kwargs,
-                        class_name='Discriminator' if is_d else 'Generator')
-    net.variables = from_state_dict(state_dict, abstract_variables(module), resample_filter=_resample_filter(net))
-    nets[name] = net
+    variables = from_state_dict(state_dict, abstract_variables(module), resample_filter=_resample_filter(module))
+    nets[name] = LoadedNetwork(module=module, variables=variables, init_kwargs=init_kwargs,
+                               class_name='Discriminator' if is_d else 'Generator')
   if not nets:
     raise FileNotFoundError(f'{out} has none of {[f"{k}.safetensors" for k in keys]} (or .pt)')
   return nets
