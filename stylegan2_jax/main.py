@@ -20,6 +20,8 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs
 _COORDINATOR = flags.DEFINE_string('coordinator_address', None, 'host:port of process 0 (multi-process runs).')
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Number of processes (multi-process runs).')
 _PROCESS_ID = flags.DEFINE_integer('process_id', None, 'This process\'s index (multi-process runs).')
+_HEARTBEAT = flags.DEFINE_integer('heartbeat_timeout', 100, 'Seconds without a heartbeat after which a '
+                                  'multi-process run treats a process as dead and every process exits.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 def launched_as_cluster() -> bool:
@@ -35,9 +37,10 @@ def initialize_distributed() -> None:
   if _COORDINATOR.value:
     if 'jax_cpu_collectives_implementation' in jax.config.values:
       jax.config.update('jax_cpu_collectives_implementation', 'gloo')  # cross-process collectives on CPU
-    jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+    jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
+                               heartbeat_timeout_seconds=_HEARTBEAT.value)
   elif launched_as_cluster():
-    jax.distributed.initialize()
+    jax.distributed.initialize(heartbeat_timeout_seconds=_HEARTBEAT.value)
 
 
 def main(argv) -> None:

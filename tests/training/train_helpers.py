@@ -28,7 +28,7 @@ def run_params(workdir) -> dict[str, np.ndarray]:
 
 def subprocess_env(**extra) -> dict[str, str]:
   """Environment for a training subprocess that computes exactly like this test process."""
-  return dict(os.environ, PYTHONPATH=str(REPO), JAX_DEFAULT_MATMUL_PRECISION='highest', **extra)
+  return {**os.environ, 'PYTHONPATH': str(REPO), 'JAX_DEFAULT_MATMUL_PRECISION': 'highest', **extra}
 
 
 def assert_same_training(actual: dict, expected: dict, lr: float) -> None:
