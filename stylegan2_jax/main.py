@@ -2,9 +2,9 @@
 
 Flags: ``--config`` (a config file, optionally ``file.py:arg``; override any
 field as ``--config.total_kimg=100``) and ``--workdir``. Launched as several
-processes (a TPU pod, SLURM, or ``--coordinator_address`` with
-``--num_processes``/``--process_id``), it joins them with
-``jax.distributed.initialize()`` first.
+processes (``--coordinator_address`` with ``--num_processes``/``--process_id``,
+``--distributed`` on a TPU pod, or a detected SLURM/Open MPI job), it joins
+them with ``jax.distributed.initialize()`` first; ``launch/`` has the scripts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs
 _COORDINATOR = flags.DEFINE_string('coordinator_address', None, 'host:port of process 0 (multi-process runs).')
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Number of processes (multi-process runs).')
 _PROCESS_ID = flags.DEFINE_integer('process_id', None, 'This process\'s index (multi-process runs).')
+_DISTRIBUTED = flags.DEFINE_bool('distributed', False, 'Join a multi-process run that jax.distributed detects by '
+                                  'itself (TPU VM pods, SLURM, Open MPI); SLURM and Open MPI jobs are detected even '
+                                  'without this flag.')
+_LOCAL_DEVICE_IDS = flags.DEFINE_list('local_device_ids', None, 'The local devices this process drives (e.g. '
+                                      '0,1,2,3); default: JAX\'s choice (one GPU per process under SLURM).')
 _HEARTBEAT = flags.DEFINE_integer('heartbeat_timeout', 100, 'Seconds without a heartbeat after which a '
                                   'multi-process run treats a process as dead and every process exits.')
 flags.mark_flags_as_required(['config', 'workdir'])
@@ -34,13 +39,13 @@ def launched_as_cluster() -> bool:
 def initialize_distributed() -> None:
   """Joins a multi-process run when launched as one (explicit flags or a detected cluster)."""
   import jax
-  if _COORDINATOR.value:
-    if 'jax_cpu_collectives_implementation' in jax.config.values:
-      jax.config.update('jax_cpu_collectives_implementation', 'gloo')  # cross-process collectives on CPU
-    jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
-                               heartbeat_timeout_seconds=_HEARTBEAT.value)
-  elif launched_as_cluster():
-    jax.distributed.initialize(heartbeat_timeout_seconds=_HEARTBEAT.value)
+  if not (_COORDINATOR.value or _DISTRIBUTED.value or launched_as_cluster()):
+    return
+  if 'jax_cpu_collectives_implementation' in jax.config.values:
+    jax.config.update('jax_cpu_collectives_implementation', 'gloo')  # cross-process collectives on CPU devices
+  local = [int(i) for i in _LOCAL_DEVICE_IDS.value] if _LOCAL_DEVICE_IDS.value else None
+  jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value, local_device_ids=local,
+                             heartbeat_timeout_seconds=_HEARTBEAT.value)
 
 
 def main(argv) -> None:

@@ -118,6 +118,17 @@ def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDic
                               'or the run\'s own settings')
 
 
+def check_shared_workdir(workdir: pathlib.Path) -> None:
+  """Multi-process runs: every process must see what process 0 writes (a filesystem all hosts share)."""
+  from jax.experimental import multihost_utils
+  multihost_utils.sync_global_devices('workdir config written')
+  seen = np.asarray(multihost_utils.process_allgather(np.asarray((workdir / 'config.json').exists())))
+  blind = [i for i, ok in enumerate(seen.reshape(-1)) if not ok]
+  if blind:
+    raise ValueError(f'processes {blind} do not see {workdir / "config.json"}, which process 0 wrote: --workdir '
+                     'must be on a filesystem every host shares (NFS, Filestore, a gcsfuse mount)')
+
+
 ##### the loop ###################################################################################
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> train_state.TrainState:
@@ -129,6 +140,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   batches = Batches(source, config.batch_size, config.seed, config.xflip, config.conditional,
                     jax.process_index(), jax.process_count(), config.data_threads, config.data_prefetch)
   check_workdir_config(workdir, config)
+  if jax.process_count() > 1:
+    check_shared_workdir(workdir)
   G, D = build_networks(config, source.channels, batches.num_classes)
   if jax.process_index() == 0:
     write_networks_json(workdir, G, D)

@@ -1,4 +1,5 @@
-"""Multi-host without a launcher (as on a cluster): a process that dies makes the others exit, not hang.
+"""Multi-host without a launcher (as on a cluster): a process that dies makes the others exit, not hang;
+a workdir the processes do not share is refused.
 
 That several processes train exactly like one is tested through the local launcher
 (``test_launch_local.py``).
@@ -21,16 +22,35 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
-def test_survivor_exits_with_an_error_when_a_process_dies(tmp_path):
+def start_two_processes(tmp_path, workdirs, *overrides):
+  """Two trainer processes joined on 127.0.0.1 (one CPU device each) -> (processes, their log files)."""
   port = free_port()
   procs, logs = [], [tmp_path / f'process{pid}.log' for pid in range(2)]
   for pid in range(2):
     cmd = [sys.executable, '-m', 'stylegan2_jax.main', '--config', str(REPO / 'configs' / 'demo.py') + ':tiny',
-           '--workdir', str(tmp_path / 'run'), '--config.total_kimg=10', '--config.mbstd_shards=2',
-           f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2', f'--process_id={pid}',
-           '--heartbeat_timeout=10']
+           '--workdir', str(workdirs[pid]), '--config.mbstd_shards=2', *overrides,
+           f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2', f'--process_id={pid}']
     procs.append(subprocess.Popen(cmd, env=subprocess_env(XLA_FLAGS='--xla_force_host_platform_device_count=1'),
                                   cwd=tmp_path, stdout=open(logs[pid], 'w'), stderr=subprocess.STDOUT))
+  return procs, logs
+
+
+def test_a_workdir_the_processes_do_not_share_is_refused(tmp_path):
+  procs, logs = start_two_processes(tmp_path, [tmp_path / 'host0', tmp_path / 'host1'])
+  try:
+    codes = [proc.wait(timeout=120) for proc in procs]
+  finally:
+    for proc in procs:
+      if proc.poll() is None:
+        proc.kill()
+  assert codes == [1, 1]
+  for log in logs:
+    assert 'processes [1] do not see' in log.read_text() and 'every host shares' in log.read_text()
+
+
+def test_survivor_exits_with_an_error_when_a_process_dies(tmp_path):
+  run = tmp_path / 'run'
+  procs, logs = start_two_processes(tmp_path, [run, run], '--config.total_kimg=10', '--heartbeat_timeout=10')
   try:
     deadline = time.time() + 300
     while 'new run' not in logs[0].read_text():  # both joined; training starts
