@@ -9,6 +9,7 @@ from stylegan2_jax import __version__
 from stylegan2_jax.data.dataset_tool import add_dataset_command
 from stylegan2_jax.evaluate import add_evaluate_command
 from stylegan2_jax.export import add_export_command
+from stylegan2_jax.summarize import add_summarize_command
 from stylegan2_jax.tools.commands import add_tool_commands
 
 
@@ -62,6 +63,7 @@ def main(argv=None) -> int:
   add_evaluate_command(sub)
   add_tool_commands(sub)
   add_export_command(sub)
+  add_summarize_command(sub)
   args = parser.parse_args(argv)
   from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError
   from stylegan2_jax.interop.torch_export import MissingExtraError
