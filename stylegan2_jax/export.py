@@ -20,7 +20,8 @@ import os
 import pathlib
 
 from stylegan2_jax.interop.formats import load_networks
-from stylegan2_jax.interop.torch_export import require_extra, to_torch, write_atomically, write_torch_export
+from stylegan2_jax.files import write_atomically
+from stylegan2_jax.interop.torch_export import require_extra, to_torch, write_torch_export
 
 FORMATS = ('torch', 'safetensors', 'rosinality', 'onnx', 'savedmodel')
 

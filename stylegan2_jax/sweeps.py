@@ -24,6 +24,8 @@ import re
 import runpy
 import shlex
 
+from stylegan2_jax.files import write_text_atomically
+
 
 @dataclasses.dataclass(frozen=True)
 class SweepRun:
@@ -80,9 +82,9 @@ def load_sweep(path: str | pathlib.Path) -> Sweep:
   for axis in ('rows', 'cols'):
     if axis in layout and layout[axis] not in {**args, **grid}:
       raise ValueError(f'{path}: LAYOUT {axis}={layout[axis]!r} is not a key of ARGS or GRID')
-  runs, names = [], set()
+  runs, names, grid_runs = [], set(), _grid(grid, 'GRID', path)
   for arg_values in _grid(args, 'ARGS', path):
-    for grid_values in _grid(grid, 'GRID', path):
+    for grid_values in grid_runs:
       settings = {**arg_values, **grid_values}
       config_arg = config + (':' + ','.join(f'{k}={v}' for k, v in arg_values.items()) if arg_values else '')
       run = SweepRun(run_name(settings), config_arg, {**overrides, **grid_values}, settings)
@@ -100,8 +102,4 @@ def write_sweep_json(sweep: Sweep, root: pathlib.Path, sweep_file: str, prefix: 
   record = dict(sweep_file=str(sweep_file), layout=sweep.layout, runs=[
       dict(name=r.name, settings=r.settings, config=r.config, overrides=r.overrides, workdir=str(root / r.name),
            command=shlex.join(prefix + r.trainer_flags(root))) for r in sweep.runs])
-  path = root / 'sweep.json'
-  temp = path.with_suffix('.json.tmp')
-  temp.write_text(json.dumps(record, indent=2))
-  temp.replace(path)
-  return path
+  return write_text_atomically(root / 'sweep.json', json.dumps(record, indent=2))

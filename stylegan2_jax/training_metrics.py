@@ -14,6 +14,7 @@ import pathlib
 
 import ml_collections
 
+from stylegan2_jax.files import write_text_atomically
 from stylegan2_jax.metrics.metrics import METRICS, MetricContext, compute_metric, parse_metrics, required_weights
 
 
@@ -67,7 +68,4 @@ class TrainingMetrics:
 
 def write_best(workdir: pathlib.Path, best: dict) -> None:
   """``workdir/best.json``: which checkpoint step holds the best snapshot, and its value."""
-  path = pathlib.Path(workdir) / 'best.json'
-  temp = path.with_suffix('.json.tmp')
-  temp.write_text(json.dumps(best, indent=2))
-  temp.replace(path)
+  write_text_atomically(pathlib.Path(workdir) / 'best.json', json.dumps(best, indent=2))

@@ -21,6 +21,7 @@ import pathlib
 
 import numpy as np
 
+from stylegan2_jax.files import write_atomically
 from stylegan2_jax.interop.official import LoadedNetwork
 from stylegan2_jax.interop.official_pickle import UnsupportedPickleError, load_official_pickle
 from stylegan2_jax.interop.state_dict import from_state_dict, to_state_dict
@@ -65,15 +66,6 @@ def official_state_dict(net: LoadedNetwork) -> dict[str, np.ndarray]:
   return {name: np.array(value, order='C')
           for name, value in to_state_dict(net.variables, with_derived=True,
                                            resample_filter=_resample_filter(net.module)).items()}
-
-
-def write_atomically(path: str | os.PathLike, write) -> pathlib.Path:
-  """``write(tmp_path)`` then renames it to ``path``: a crash never leaves a half-written file under ``path``."""
-  path = pathlib.Path(path)
-  tmp = path.with_name(path.name + '.partial')
-  write(str(tmp))
-  os.replace(tmp, path)
-  return path
 
 
 def to_torch(tree):

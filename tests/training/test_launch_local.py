@@ -6,7 +6,6 @@ resumes in the other, only process 0 writes logs and images, and a process that 
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import pathlib
 import subprocess
@@ -16,7 +15,7 @@ import time
 import pytest
 
 from conftest import REPO
-from train_helpers import assert_same_training, run_params, subprocess_env
+from train_helpers import assert_same_training, local_launcher, run_params, subprocess_env
 
 LAUNCHER = REPO / 'launch' / 'local.py'
 TINY = str(REPO / 'configs' / 'demo.py') + ':tiny'
@@ -66,13 +65,6 @@ def test_two_by_four_matches_one_by_eight_and_checkpoints_resume_across(tmp_path
   assert not others, f'process 1 wrote outside the checkpoints: {others[:5]}'
 
 
-def load_launcher():
-  spec = importlib.util.spec_from_file_location('launch_local', LAUNCHER)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
 # Stand-ins for the trainer: process 1 fails after a moment, process 0 would run for a minute and ignores SIGTERM.
 FAILING_JOB = """
 import signal, sys, time
@@ -88,7 +80,7 @@ time.sleep(60)
 
 
 def test_a_failing_process_stops_the_others_and_sets_the_exit_status():
-  launcher, out = load_launcher(), io.StringIO()
+  launcher, out = local_launcher(), io.StringIO()
   start = time.time()
   code = launcher.launch(2, ['--flag'], grace=1.0, out=out, program=(sys.executable, '-c', FAILING_JOB))
   assert code == 3
@@ -101,7 +93,7 @@ def test_a_failing_process_stops_the_others_and_sets_the_exit_status():
 
 
 def test_launcher_refuses_a_command_line_without_trainer_flags(capsys):
-  launcher = load_launcher()
+  launcher = local_launcher()
   with pytest.raises(SystemExit):
     launcher.main(['--processes', '2'])
   assert 'give the trainer flags after --' in capsys.readouterr().err

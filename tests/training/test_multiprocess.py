@@ -7,24 +7,17 @@ That several processes train exactly like one is tested through the local launch
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 
 from conftest import REPO
-from train_helpers import subprocess_env
-
-
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
+from train_helpers import local_launcher, subprocess_env
 
 
 def start_two_processes(tmp_path, workdirs, *overrides):
   """Two trainer processes joined on 127.0.0.1 (one CPU device each) -> (processes, their log files)."""
-  port = free_port()
+  port = local_launcher().free_port()
   procs, logs = [], [tmp_path / f'process{pid}.log' for pid in range(2)]
   for pid in range(2):
     cmd = [sys.executable, '-m', 'stylegan2_jax.main', '--config', str(REPO / 'configs' / 'demo.py') + ':tiny',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import jax
@@ -49,3 +50,11 @@ def assert_same_training(actual: dict, expected: dict, lr: float) -> None:
     off = diff > 1e-6 + 1e-5 * np.abs(ref)
     assert off.mean() <= 0.01, f'{name}: {off.sum()} of {off.size} elements differ (max {diff.max():.3g})'
     assert diff.max() <= lr / 10, f'{name}: max difference {diff.max():.3g} exceeds lr/10'
+
+
+def local_launcher():
+  """The ``launch/local.py`` module (a standalone script, loaded from its path)."""
+  spec = importlib.util.spec_from_file_location('launch_local', REPO / 'launch' / 'local.py')
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
