@@ -19,18 +19,20 @@ from stylegan2_jax.networks.generator import Generator, noise_layers
 
 
 def draw_generator_inputs(key: jax.Array, G: Generator, batch_size: int, style_mixing_prob: float,
-                          use_noise: bool = True) -> dict[str, Any]:
+                          use_noise: bool = True, rounds: int = 1) -> dict[str, Any]:
   """The random draws of one official ``run_G``: z, style-mixing cutoff and z2, per-layer noise.
 
   ``cutoff`` is the first ws index taken from z2 (``num_ws`` = no mixing); as
-  in the official code it is one value for the whole batch.
+  in the official code it is one value for the whole batch, or with
+  ``rounds > 1`` (gradient accumulation) one value per round, shape ``[rounds]``.
   """
   k_z, k_cut, k_rand, k_z2, k_noise = jax.random.split(key, 5)
   num_ws = G.num_ws
   draws = dict(z=jax.random.normal(k_z, (batch_size, G.z_dim), jnp.float32))
   if style_mixing_prob > 0:
-    cutoff = jax.random.randint(k_cut, (), 1, num_ws)
-    mix = jax.random.uniform(k_rand, ()) < style_mixing_prob
+    shape = () if rounds == 1 else (rounds,)
+    cutoff = jax.random.randint(k_cut, shape, 1, num_ws)
+    mix = jax.random.uniform(k_rand, shape) < style_mixing_prob
     draws['cutoff'] = jnp.where(mix, cutoff, num_ws).astype(jnp.int32)
     draws['z2'] = jax.random.normal(k_z2, (batch_size, G.z_dim), jnp.float32)
   layers = noise_layers(G.img_resolution, use_noise)

@@ -26,7 +26,8 @@ from stylegan2_jax.data.datasets import load_dataset
 from stylegan2_jax.networks.generator import ARCHITECTURES
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.runs import write_networks_json
-from stylegan2_jax.train_config import RESUMABLE_CHANGES, build_networks, build_optimizers, loss_settings
+from stylegan2_jax.train_config import (RESUMABLE_CHANGES, accumulation_rounds, build_networks, build_optimizers,
+                                        loss_settings)
 from stylegan2_jax.train_steps import TrainSteps
 from stylegan2_jax.training_io import RunLogger, init_weights, sample_grid_fn
 from stylegan2_jax.training_metrics import TrainingMetrics, validate_metric_settings, write_best
@@ -52,17 +53,25 @@ def validate_config(config: ml_collections.ConfigDict, num_devices: int, num_pro
     raise ValueError(f'--config.batch_size={batch} must be a positive multiple of the {num_devices} devices')
   if batch % num_processes:
     raise ValueError(f'--config.batch_size={batch} must split evenly over the {num_processes} processes')
+  if config.batch_gpu < 0 or (config.batch_gpu and (batch // num_devices) % config.batch_gpu):
+    raise ValueError(f'--config.batch_gpu={config.batch_gpu} must divide the {batch // num_devices} images each of '
+                     f'the {num_devices} devices holds (--config.batch_size={batch}), or be 0 for no accumulation')
+  rounds = accumulation_rounds(config, num_devices)
   shards = config.mbstd_shards or num_devices
-  if batch % shards:
-    raise ValueError(f'--config.batch_size={batch} must split into --config.mbstd_shards={shards} slices')
+  if batch % (shards * rounds):
+    raise ValueError(f'--config.batch_size={batch} must split into --config.mbstd_shards={shards} slices'
+                     + (f' of {rounds} accumulation rounds' if rounds > 1 else ''))
   group = config.D.get('epilogue_kwargs', {}).get('mbstd_group_size', 4)
-  per_slice = batch // shards
+  per_slice = batch // (shards * rounds)
   if group and per_slice % min(group, per_slice):
-    raise ValueError(f'each device holds {per_slice} images, not divisible by the minibatch-stddev group '
-                     f'{min(group, per_slice)}: change --config.batch_size or --config.D.epilogue_kwargs.mbstd_group_size')
-  if config.pl_weight > 0 and (batch // config.pl_batch_shrink) % num_devices:
-    raise ValueError(f'the path-length batch {batch} // {config.pl_batch_shrink} must be a multiple of the '
-                     f'{num_devices} devices: change --config.batch_size or --config.pl_batch_shrink')
+    raise ValueError(f'each device holds {per_slice} images per round, not divisible by the minibatch-stddev group '
+                     f'{min(group, per_slice)}: change --config.batch_size, --config.batch_gpu or '
+                     '--config.D.epilogue_kwargs.mbstd_group_size')
+  pl_batch = batch // config.pl_batch_shrink
+  if config.pl_weight > 0 and pl_batch % (math.lcm(num_devices, shards) * rounds):
+    raise ValueError(f'the path-length batch {batch} // {config.pl_batch_shrink} must split over the '
+                     f'{num_devices} devices' + (f' and {rounds} accumulation rounds' if rounds > 1 else '')
+                     + ': change --config.batch_size or --config.pl_batch_shrink')
   if config.total_kimg <= 0:
     raise ValueError(f'--config.total_kimg must be positive, got {config.total_kimg}')
   _validate_values(config)

@@ -17,7 +17,7 @@ from stylegan2_jax.networks.config import (discriminator_config, discriminator_f
 from stylegan2_jax.train_steps import LossSettings
 
 # Fields a resumed run may change; every other field must equal the run's saved config.
-RESUMABLE_CHANGES = ('total_kimg', 'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints',
+RESUMABLE_CHANGES = ('batch_gpu', 'total_kimg', 'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints',
                      'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch', 'metrics', 'metrics_num_gen',
                      'metrics_batch', 'inception', 'vgg16', 'lpips')
 
@@ -34,6 +34,8 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       conditional=False,         # train on the dataset's labels
       xflip=False,               # add x-flipped copies of the images (randomly, per sample)
       batch_size=32,             # global batch, split over all devices (official --batch)
+      batch_gpu=0,               # images per device in one gradient-accumulation round (official --batch-gpu);
+                                 # 0 = batch_size / devices (no accumulation); smaller saves memory
       total_kimg=25000.0,        # training length, in thousands of real images shown
       G=generator_config(resolution),
       D=discriminator_config(resolution),
@@ -98,9 +100,15 @@ def frozen_mask(params, frozen_layers) -> dict:
       lambda path, _: '.'.join(str(getattr(k, 'key', k)) for k in path[:2]) in frozen, params)
 
 
+def accumulation_rounds(config: ml_collections.ConfigDict, num_devices: int) -> int:
+  """Gradient-accumulation rounds per phase: ``batch_size // (batch_gpu * devices)`` (1 without ``batch_gpu``)."""
+  per_device = config.batch_size // num_devices
+  return per_device // config.batch_gpu if config.batch_gpu else 1
+
+
 def loss_settings(config: ml_collections.ConfigDict, num_devices: int) -> LossSettings:
   """The step hyperparameters of a config."""
-  return LossSettings(batch_size=config.batch_size, r1_gamma=config.r1_gamma, pl_weight=config.pl_weight,
+  return LossSettings(batch_rounds=accumulation_rounds(config, num_devices), batch_size=config.batch_size, r1_gamma=config.r1_gamma, pl_weight=config.pl_weight,
                       pl_decay=config.pl_decay, pl_batch_shrink=config.pl_batch_shrink,
                       style_mixing_prob=config.style_mixing_prob, G_reg_interval=config.G_reg_interval,
                       D_reg_interval=config.D_reg_interval, ema_kimg=config.ema_kimg, ema_rampup=config.ema_rampup,

@@ -6,6 +6,14 @@ drawn inside the step from ``state.rng`` folded with the step number and the
 phase, and constrained to the batch sharding so each device draws only its
 slice. Real images arrive as a global uint8 NCHW array sharded over ``data``.
 The train loop (``train.py``) decides which phases run at which step.
+
+Gradient accumulation follows the official ``batch_gpu``: with
+``batch_rounds = R`` every one of the ``mbstd_shards`` batch slices (one per
+device, as one per GPU in the official code) is split into R rounds; each
+round is one official ``accumulate_gradients`` call (its own losses, mean over
+the round, w_avg and pl_mean updates, style-mixing cutoff) inside a
+``lax.scan``, and the phase's optimizer step applies the sum of the rounds'
+gradients, as the official loop does.
 """
 
 from __future__ import annotations
@@ -15,12 +23,13 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import NamedSharding, PartitionSpec as P
 
 from stylegan2_jax import losses
 from stylegan2_jax import state as train_state
 from stylegan2_jax.networks.discriminator import Discriminator
 from stylegan2_jax.networks.generator import Generator
-from stylegan2_jax.sharding import batch_sharding
+from stylegan2_jax.sharding import DATA_AXIS, batch_sharding
 
 PHASES = ('Gmain', 'Greg', 'Dmain', 'Dreg')
 
@@ -39,6 +48,7 @@ class LossSettings:
   ema_kimg: float = 10.0             # half-life of the G EMA, in thousands of images
   ema_rampup: float | None = None    # EMA ramp-up, None = off
   mbstd_shards: int = 1              # minibatch-stddev groups stay inside each of these batch slices
+  batch_rounds: int = 1              # gradient-accumulation rounds per phase (batch_size // (batch_gpu * devices))
 
 
 def phase_key(state: train_state.TrainState, phase: str) -> jax.Array:
@@ -52,6 +62,14 @@ def to_float_images(images_uint8: jnp.ndarray) -> jnp.ndarray:
   return images_uint8.astype(jnp.float32) / 127.5 - 1
 
 
+def split_rounds(x, rounds: int, shards: int):
+  """``[N, ...] -> [rounds, N // rounds, ...]``: round r takes the r-th of ``rounds`` equal parts of each of the
+  ``shards`` contiguous batch slices (as every official GPU splits its own batch into ``batch_gpu`` rounds)."""
+  n = x.shape[0]
+  x = x.reshape((shards, rounds, n // (shards * rounds)) + x.shape[1:])
+  return jnp.swapaxes(x, 0, 1).reshape((rounds, n // rounds) + x.shape[3:])
+
+
 class TrainSteps:
   """Builds the jitted phase steps for one G, D, optimizer pair, loss settings and mesh."""
 
@@ -60,6 +78,7 @@ class TrainSteps:
     self.settings = settings
     self.mesh = mesh
     self.batch = batch_sharding(mesh)
+    self.round_batch = NamedSharding(mesh, P(None, DATA_AXIS))
     s = settings
     self.g_step = self._jit(functools.partial(self._generator_step, main=True, reg=s.G_reg_interval is None
                                               and s.pl_weight > 0))
@@ -92,19 +111,52 @@ class TrainSteps:
       return self.d_step(state, real_img, real_c)
     return self.d_reg_step(state, real_img, real_c)
 
-  ##### draws ####################################################################################
+  ##### draws and rounds #########################################################################
 
   def _sharded(self, tree):
     return jax.lax.with_sharding_constraint(tree, self.batch)
 
   def draw(self, key: jax.Array, batch_size: int) -> dict:
-    """Latents, mixing and noise of one ``run_G``, batch-sharded over the mesh."""
+    """Latents, mixing and noise of one ``run_G`` (one cutoff per round), batch-sharded over the mesh."""
     draws = losses.draw_generator_inputs(key, self.G, batch_size, self.settings.style_mixing_prob,
-                                         self.G.synthesis_kwargs.get('use_noise', True))
+                                         self.G.synthesis_kwargs.get('use_noise', True), self.settings.batch_rounds)
     for name in ('z', 'z2', 'noise'):
       if name in draws:
         draws[name] = self._sharded(draws[name])
     return draws
+
+  def _rounds(self, tree):
+    """Batch arrays -> ``[rounds, batch // rounds, ...]``, each round still split over the devices."""
+    s = self.settings
+    split = jax.tree.map(lambda x: split_rounds(x, s.batch_rounds, s.mbstd_shards), tree)
+    return jax.lax.with_sharding_constraint(split, self.round_batch)
+
+  def _round_draws(self, key: jax.Array, batch_size: int) -> dict:
+    draws = self.draw(key, batch_size)
+    cutoff = draws.pop('cutoff', None)
+    draws = self._rounds(draws)
+    if cutoff is not None:
+      draws['cutoff'] = jnp.reshape(cutoff, (self.settings.batch_rounds,))
+    return draws
+
+  def _accumulate(self, objective, params, carry, per_round):
+    """Sum over the rounds of ``grad objective(params, carry, round inputs)`` -> (grads, carry, mean metrics).
+
+    ``objective`` returns ``(value, (carry, metrics))``; the carry (buffers,
+    pl_mean) passes from round to round.
+    """
+    grad_fn = jax.grad(objective, has_aux=True)
+    if self.settings.batch_rounds == 1:
+      grads, (carry, metrics) = grad_fn(params, carry, jax.tree.map(lambda x: x[0], per_round))
+      return grads, carry, metrics
+
+    def one_round(acc, inputs):
+      grads_sum, carry = acc
+      grads, (carry, metrics) = grad_fn(params, carry, inputs)
+      return (jax.tree.map(jnp.add, grads_sum, grads), carry), metrics
+
+    (grads, carry), metrics = jax.lax.scan(one_round, (jax.tree.map(jnp.zeros_like, params), carry), per_round)
+    return grads, carry, jax.tree.map(lambda m: jnp.mean(m, axis=0), metrics)
 
   def _gen_c(self, real_c, batch_size: int):
     """Official loop: generated images are conditioned on labels drawn from the dataset (here its batch)."""
@@ -119,28 +171,34 @@ class TrainSteps:
     key_main, key_reg = phase_key(state, 'Gmain'), phase_key(state, 'Greg')
     reg_batch = s.batch_size // s.pl_batch_shrink
     lazy_gain = 1.0 if s.G_reg_interval is None else float(s.G_reg_interval)
+    per_round = {}
+    if main:
+      per_round.update(main=self._round_draws(key_main, s.batch_size),
+                       c_main=self._rounds(self._gen_c(real_c, s.batch_size)))
+    if reg:
+      pl_noise = losses.draw_pl_noise(jax.random.fold_in(key_reg, 1),
+                                      (reg_batch, G.img_channels, G.img_resolution, G.img_resolution))
+      per_round.update(reg=self._round_draws(key_reg, reg_batch), pl_noise=self._rounds(self._sharded(pl_noise)),
+                       c_reg=self._rounds(self._gen_c(real_c, reg_batch)))
 
-    def objective(g_params):
-      total, buffers, metrics, pl_mean = 0.0, state.G['buffers'], {}, state.pl_mean
+    def objective(g_params, carry, inputs):
+      (buffers, pl_mean), total, metrics = carry, 0.0, {}
       if main:
-        value, aux = losses.generator_main_loss(g_params, buffers, state.D['params'], G, D,
-                                                self.draw(key_main, s.batch_size),
-                                                self._gen_c(real_c, s.batch_size), s.mbstd_shards)
+        value, aux = losses.generator_main_loss(g_params, buffers, state.D['params'], G, D, inputs['main'],
+                                                inputs['c_main'], s.mbstd_shards)
         total, buffers = total + value, aux['buffers']
         metrics.update(loss_G=jnp.mean(aux['loss_Gmain']), scores_fake=jnp.mean(aux['gen_logits']))
       if reg:
-        draws = self.draw(key_reg, reg_batch)
-        pl_noise = self._sharded(losses.draw_pl_noise(jax.random.fold_in(key_reg, 1),
-                                                      (reg_batch, G.img_channels, G.img_resolution,
-                                                       G.img_resolution)))
-        value, aux = losses.path_length_loss(g_params, buffers, state.pl_mean, G, draws, pl_noise,
-                                             self._gen_c(real_c, reg_batch), s.pl_weight, s.pl_decay,
-                                             gain=lazy_gain)
+        value, aux = losses.path_length_loss(g_params, buffers, pl_mean, G, inputs['reg'], inputs['pl_noise'],
+                                             inputs['c_reg'], s.pl_weight, s.pl_decay, gain=lazy_gain)
         total, buffers, pl_mean = total + value, aux['buffers'], aux['pl_mean']
-        metrics.update(loss_Gpl=jnp.mean(aux['loss_Gpl']), pl_penalty=jnp.mean(aux['pl_penalty']), pl_mean=pl_mean)
-      return total, (buffers, metrics, pl_mean)
+        metrics.update(loss_Gpl=jnp.mean(aux['loss_Gpl']), pl_penalty=jnp.mean(aux['pl_penalty']))
+      return total, ((buffers, pl_mean), metrics)
 
-    grads, (buffers, metrics, pl_mean) = jax.grad(objective, has_aux=True)(state.G['params'])
+    grads, (buffers, pl_mean), metrics = self._accumulate(objective, state.G['params'],
+                                                          (state.G['buffers'], state.pl_mean), per_round)
+    if reg:
+      metrics['pl_mean'] = pl_mean
     params, opt_state = train_state.apply_adam(self.G_opt, state.G['params'], state.G_opt, grads)
     new_state = state.replace(G={'params': params, 'buffers': buffers}, G_opt=opt_state, pl_mean=pl_mean)
     return new_state, metrics
@@ -149,26 +207,29 @@ class TrainSteps:
 
   def _discriminator_step(self, state, real_img_uint8, real_c, *, main: bool, reg: bool):
     s, G, D = self.settings, self.G, self.D
-    real_img = to_float_images(real_img_uint8)
     lazy_gain = 1.0 if s.D_reg_interval is None else float(s.D_reg_interval)
-    c = self._gen_c(real_c, s.batch_size)
+    per_round = dict(real_img=self._rounds(to_float_images(real_img_uint8)), real_c=self._rounds(real_c),
+                     gen_c=self._rounds(self._gen_c(real_c, s.batch_size)))
+    if main:
+      per_round['draws'] = self._round_draws(phase_key(state, 'Dmain'), s.batch_size)
 
-    def objective(d_params):
-      total, buffers, metrics = 0.0, state.G['buffers'], {}
+    def objective(d_params, buffers, inputs):
+      total, metrics = 0.0, {}
       if main:
-        value, aux = losses.discriminator_main_loss(d_params, state.G['params'], buffers, G, D,
-                                                    self.draw(phase_key(state, 'Dmain'), s.batch_size), real_img,
-                                                    real_c, c, s.mbstd_shards)
+        value, aux = losses.discriminator_main_loss(d_params, state.G['params'], buffers, G, D, inputs['draws'],
+                                                    inputs['real_img'], inputs['real_c'], inputs['gen_c'],
+                                                    s.mbstd_shards)
         total, buffers = total + value, aux['buffers']
         metrics.update(loss_D=jnp.mean(aux['loss_Dgen']) + jnp.mean(aux['loss_Dreal']),
                        scores_real=jnp.mean(aux['real_logits']), scores_fake=jnp.mean(aux['gen_logits']))
       if reg:
-        value, aux = losses.r1_loss(d_params, D, real_img, real_c, s.r1_gamma, s.mbstd_shards, gain=lazy_gain)
+        value, aux = losses.r1_loss(d_params, D, inputs['real_img'], inputs['real_c'], s.r1_gamma, s.mbstd_shards,
+                                    gain=lazy_gain)
         total = total + value
         metrics.update(loss_Dr1=jnp.mean(aux['loss_Dr1']), r1_penalty=jnp.mean(aux['r1_penalty']))
       return total, (buffers, metrics)
 
-    grads, (buffers, metrics) = jax.grad(objective, has_aux=True)(state.D['params'])
+    grads, buffers, metrics = self._accumulate(objective, state.D['params'], state.G['buffers'], per_round)
     params, opt_state = train_state.apply_adam(self.D_opt, state.D['params'], state.D_opt, grads)
     state = state.replace(D={**state.D, 'params': params}, D_opt=opt_state,
                           G={**state.G, 'buffers': buffers})

@@ -1,6 +1,6 @@
 """Runs a few training iterations of a tiny G/D on however many devices this process has (used by tests).
 
-    python tests/training/steps_runner.py OUT.npz NUM_STEPS MBSTD_SHARDS
+    python tests/training/steps_runner.py OUT.npz NUM_STEPS MBSTD_SHARDS [BATCH_ROUNDS BATCH]
 
 Writes G, D, G_ema parameters and pl_mean after the steps, plus the sharding of drawn latents.
 """
@@ -24,17 +24,17 @@ G_KWARGS = dict(z_dim=16, c_dim=0, w_dim=16, img_resolution=16, img_channels=3, 
 D_KWARGS = dict(c_dim=0, img_resolution=16, img_channels=3, channel_base=128, channel_max=16)
 
 
-def run_steps(num_steps: int, mbstd_shards: int) -> dict[str, np.ndarray]:
+def run_steps(num_steps: int, mbstd_shards: int, batch_rounds: int = 1, batch: int = BATCH) -> dict[str, np.ndarray]:
   """Params after ``num_steps`` iterations (every phase at step 0), flattened to 'G/...', 'D/...', 'G_ema/...'."""
   G, D = generator_from_kwargs(G_KWARGS), discriminator_from_kwargs(D_KWARGS)
   G_opt, D_opt = train_state.lazy_adam(0.0025, 2), train_state.lazy_adam(0.0025, 2)
-  settings = LossSettings(batch_size=BATCH, r1_gamma=1.0, G_reg_interval=2, D_reg_interval=2, ema_kimg=0.01,
-                          mbstd_shards=mbstd_shards)
+  settings = LossSettings(batch_size=batch, r1_gamma=1.0, G_reg_interval=2, D_reg_interval=2, ema_kimg=0.01,
+                          mbstd_shards=mbstd_shards, batch_rounds=batch_rounds)
   mesh = data_mesh()
   steps = TrainSteps(G, D, G_opt, D_opt, settings, mesh)
   state = jax.jit(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k),
                   out_shardings=replicated(mesh))(jax.random.PRNGKey(3))
-  reals = np.random.RandomState(0).randint(0, 256, (num_steps, BATCH, 3, 16, 16)).astype(np.uint8)
+  reals = np.random.RandomState(0).randint(0, 256, (num_steps, batch, 3, 16, 16)).astype(np.uint8)
   for step in range(num_steps):
     real = jax.device_put(reals[step], batch_sharding(mesh))
     for phase in steps.phases_at(step):
@@ -54,4 +54,4 @@ def run_steps(num_steps: int, mbstd_shards: int) -> dict[str, np.ndarray]:
 if __name__ == '__main__':
   jax.config.update('jax_default_matmul_precision', 'highest')
   path, num_steps, shards = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-  np.savez(path, **run_steps(num_steps, shards))
+  np.savez(path, **run_steps(num_steps, shards, *map(int, sys.argv[4:])))

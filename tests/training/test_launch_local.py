@@ -34,6 +34,7 @@ def launch(processes: int, cpu_devices: int, workdir, *overrides: str, **env) ->
   return proc.stdout
 
 
+@pytest.mark.slow  # about 2 minutes on 2 cores: 3 multi-process runs and 1 single-process run of the trainer
 def test_two_by_four_matches_one_by_eight_and_checkpoints_resume_across(tmp_path):
   audit = tmp_path / 'writes.txt'
   a, b = tmp_path / 'a', tmp_path / 'b'
