@@ -108,7 +108,8 @@ def accumulation_rounds(config: ml_collections.ConfigDict, num_devices: int) -> 
 
 def loss_settings(config: ml_collections.ConfigDict, num_devices: int) -> LossSettings:
   """The step hyperparameters of a config."""
-  return LossSettings(batch_rounds=accumulation_rounds(config, num_devices), batch_size=config.batch_size, r1_gamma=config.r1_gamma, pl_weight=config.pl_weight,
+  return LossSettings(batch_size=config.batch_size, batch_rounds=accumulation_rounds(config, num_devices),
+                      r1_gamma=config.r1_gamma, pl_weight=config.pl_weight,
                       pl_decay=config.pl_decay, pl_batch_shrink=config.pl_batch_shrink,
                       style_mixing_prob=config.style_mixing_prob, G_reg_interval=config.G_reg_interval,
                       D_reg_interval=config.D_reg_interval, ema_kimg=config.ema_kimg, ema_rampup=config.ema_rampup,
