@@ -9,7 +9,9 @@ phase is compiled and timed on its own (after a warm-up call), and
 ``sec_per_iter = Gmain + Dmain + Greg / 4 + Dreg / 16``, the amortized cost.
 Settings follow the official ``paper256`` recipe: ``res64`` is batch 8,
 channel_base 16384, channel_max 512, z/w 512, 8 mapping layers, r1_gamma 0.0256;
-``res256`` the same at 256x256 (r1_gamma 1). Float32, random weights.
+``res256`` the same at 256x256 (r1_gamma 1); ``demo`` is the demo's small
+networks at 32x32 (``benchmarks/scaling.py`` uses it on CPU). Float32, random
+weights.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.train_config import build_networks, build_optimizers, loss_settings, training_config
 from stylegan2_jax.train_steps import PHASES, TrainSteps
 
-SETTINGS = {'res64': dict(resolution=64, r1_gamma=0.0256), 'res256': dict(resolution=256, r1_gamma=1.0)}
+PAPER256 = dict(channel_base=16384, channel_max=512, z_dim=512, mapping_layers=8)
+SETTINGS = {'res64': dict(resolution=64, r1_gamma=0.0256, **PAPER256),
+            'res256': dict(resolution=256, r1_gamma=1.0, **PAPER256),
+            'demo': dict(resolution=32, r1_gamma=0.0064, channel_base=1024, channel_max=64, z_dim=128,
+                         mapping_layers=2)}
 
 
 def benchmark_config(name: str, batch: int):
@@ -37,14 +43,17 @@ def benchmark_config(name: str, batch: int):
   config = training_config(setting['resolution'])
   config.batch_size = batch
   config.r1_gamma = setting['r1_gamma']
-  config.G.synthesis_kwargs.update(channel_base=16384, channel_max=512)
-  config.D.update(channel_base=16384, channel_max=512)
+  config.G.update(z_dim=setting['z_dim'], w_dim=setting['z_dim'])
+  config.G.mapping_kwargs.num_layers = setting['mapping_layers']
+  for net in (config.G.synthesis_kwargs, config.D):
+    net.update(channel_base=setting['channel_base'], channel_max=setting['channel_max'])
   return config
 
 
-def run(name: str, batch: int, iters: int) -> dict:
+def run(name: str, batch: int, iters: int, batch_gpu: int = 0) -> dict:
   """Compiles and times each phase of one setting."""
   config = benchmark_config(name, batch)
+  config.batch_gpu = batch_gpu
   mesh = data_mesh()
   G, D = build_networks(config, img_channels=3)
   G_opt, D_opt = build_optimizers(config)
@@ -68,7 +77,8 @@ def run(name: str, batch: int, iters: int) -> dict:
     compile_s[phase] -= phase_s[phase]
   sec_per_iter = (phase_s['Gmain'] + phase_s['Dmain'] + phase_s['Greg'] / config.G_reg_interval
                   + phase_s['Dreg'] / config.D_reg_interval)
-  return dict(setting=name, resolution=res, batch=batch, channel_base=16384, channel_max=512,
+  return dict(setting=name, resolution=res, batch=batch, batch_gpu=batch_gpu,
+              channel_base=SETTINGS[name]['channel_base'], channel_max=SETTINGS[name]['channel_max'],
               r1_gamma=config.r1_gamma, iters_per_phase=iters, sec_per_iter=round(sec_per_iter, 3),
               img_per_s=round(batch / sec_per_iter, 3), sec_per_kimg=round(sec_per_iter * 1000 / batch, 1),
               phase_s={k: round(v, 3) for k, v in phase_s.items()},
@@ -80,11 +90,12 @@ def run(name: str, batch: int, iters: int) -> dict:
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--settings', default='res64,res256', help='comma-separated: ' + ','.join(SETTINGS))
+  parser.add_argument('--batch-gpu', type=int, default=0, help='images per device per accumulation round (0 = all)')
   parser.add_argument('--batch', type=int, default=8)
   parser.add_argument('--iters', type=int, default=3, help='timed calls per phase after the warm-up call')
   args = parser.parse_args()
   for name in args.settings.split(','):
-    print(json.dumps(run(name.strip(), args.batch, args.iters)), flush=True)
+    print(json.dumps(run(name.strip(), args.batch, args.iters, args.batch_gpu)), flush=True)
 
 
 if __name__ == '__main__':
