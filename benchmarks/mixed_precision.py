@@ -38,13 +38,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs.demo import get_config
+from benchmarks.train_throughput import training_setup
 from stylegan2_jax import losses
-from stylegan2_jax import state as train_state
 from stylegan2_jax.data.batches import Batches
 from stylegan2_jax.data.datasets import load_dataset
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.train_config import build_networks, build_optimizers, loss_settings
-from stylegan2_jax.train_steps import TrainSteps
 
 
 def precision_config(num_fp16_res: int, dtype: str):
@@ -104,11 +102,7 @@ def train(config, source, steps_count: int, mesh, draw_seed: int | None = None):
 
   ``draw_seed`` replaces the seed of the in-step draws (latents, noise) and keeps initialization and data.
   """
-  G, D = build_networks(config, source.channels)
-  G_opt, D_opt = build_optimizers(config)
-  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh)
-  state = jax.jit(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k),
-                  out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed))
+  steps, state = training_setup(config, source.channels, mesh, config.seed)
   if draw_seed is not None:
     state = state.replace(rng=jax.device_put(jax.random.key_data(jax.random.PRNGKey(draw_seed)), replicated(mesh)))
   start = jax.device_get(state)
@@ -127,7 +121,7 @@ def train(config, source, steps_count: int, mesh, draw_seed: int | None = None):
     history.append(record)
   jax.block_until_ready(state)
   sec = (time.perf_counter() - t0) / (steps_count - 16) if t0 is not None else float('nan')
-  return start, jax.device_get(state), jax.device_get(history), (G, D), sec
+  return start, jax.device_get(state), jax.device_get(history), (steps.G, steps.D), sec
 
 
 def run(num_fp16_res: int, dtype: str, steps_count: int) -> dict:

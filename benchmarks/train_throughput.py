@@ -50,16 +50,22 @@ def benchmark_config(name: str, batch: int):
   return config
 
 
+def training_setup(config, img_channels: int, mesh, seed: int = 0):
+  """The phase steps of a config on ``mesh`` and a fresh state from ``seed`` -> (TrainSteps, TrainState)."""
+  G, D = build_networks(config, img_channels)
+  G_opt, D_opt = build_optimizers(config)
+  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh)
+  state = jax.jit(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k),
+                  out_shardings=replicated(mesh))(jax.random.PRNGKey(seed))
+  return steps, state
+
+
 def run(name: str, batch: int, iters: int, batch_gpu: int = 0) -> dict:
   """Compiles and times each phase of one setting."""
   config = benchmark_config(name, batch)
   config.batch_gpu = batch_gpu
   mesh = data_mesh()
-  G, D = build_networks(config, img_channels=3)
-  G_opt, D_opt = build_optimizers(config)
-  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh)
-  state = jax.jit(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k),
-                  out_shardings=replicated(mesh))(jax.random.PRNGKey(0))
+  steps, state = training_setup(config, 3, mesh)
   res = config.resolution
   real = jax.device_put(np.random.RandomState(0).randint(0, 256, (batch, 3, res, res)).astype(np.uint8),
                         batch_sharding(mesh))

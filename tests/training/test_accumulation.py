@@ -47,12 +47,17 @@ def make_steps(rounds: int, **settings):
   return steps, state, real, labels
 
 
-def phase_gradients(rounds: int, phase: str, **settings):
-  steps, state, real, labels = make_steps(rounds, **settings)
+def recorded_phase(steps, state, phase: str, real, labels):
+  """Runs one phase -> (the gradients it applied, by path; new state; metrics)."""
   state, metrics = steps.run_phase(phase, state, real, labels)
   opt_state = state.G_opt if phase.startswith('G') else state.D_opt
   flat = jax.tree_util.tree_flatten_with_path(jax.device_get(opt_state))[0]
   return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in flat}, state, metrics
+
+
+def phase_gradients(rounds: int, phase: str, **settings):
+  steps, state, real, labels = make_steps(rounds, **settings)
+  return recorded_phase(steps, state, phase, real, labels)
 
 
 def test_split_rounds_takes_each_device_slice_in_turn():
@@ -80,11 +85,10 @@ def test_rounds_carry_w_avg_and_pl_mean_from_round_to_round():
   settings = dict(style_mixing_prob=0.0, pl_decay=0.5, G_reg_interval=4)
   steps, state, real, labels = make_steps(4, **settings)
   G = steps.G
-  start = jax.device_get(state)
-  grads, after, metrics = phase_gradients(4, 'Greg', **settings)
+  start, key = jax.device_get(state), phase_key(state, 'Greg')
+  grads, after, metrics = recorded_phase(steps, state, 'Greg', real, labels)  # state is donated here
 
   # The same computation written as the official loop's rounds: one accumulate_gradients call per quarter.
-  key = phase_key(state, 'Greg')
   reg_batch = BATCH // 2
   draws = steps.draw(key, reg_batch)
   pl_noise = losses.draw_pl_noise(jax.random.fold_in(key, 1), (reg_batch, 3, 8, 8))
