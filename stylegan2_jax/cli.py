@@ -11,6 +11,7 @@ from stylegan2_jax.evaluate import add_evaluate_command
 from stylegan2_jax.export import add_export_command
 from stylegan2_jax.summarize import add_summarize_command
 from stylegan2_jax.tools.commands import add_tool_commands
+from stylegan2_jax.web.command import add_web_command
 
 
 def _add_generate(sub) -> None:
@@ -18,7 +19,8 @@ def _add_generate(sub) -> None:
   p.add_argument('--network', required=True, help='a training workdir, an official or TF1 pickle, a rosinality '
                  'checkpoint or an export directory')
   p.add_argument('--seeds', default=None, help='seeds, e.g. 0-7,42')
-  p.add_argument('--projected-w', default=None, help="render the ws of a projector's projected_w.npz instead of seeds")
+  p.add_argument('--projected-w', default=None, help="render the ws of a projector's projected_w.npz (or a .npy "
+                 'of ws [N, num_ws, w_dim], as the browser demo downloads) instead of seeds')
   p.add_argument('--trunc', type=float, default=1.0, help='truncation psi (default 1: none)')
   p.add_argument('--trunc-cutoff', type=int, default=None, help='truncate only the first N ws (default: all)')
   p.add_argument('--noise-mode', choices=['const', 'random', 'none'], default='const', help='noise mode')
@@ -64,6 +66,7 @@ def main(argv=None) -> int:
   add_tool_commands(sub)
   add_export_command(sub)
   add_summarize_command(sub)
+  add_web_command(sub)
   args = parser.parse_args(argv)
   from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError
   from stylegan2_jax.interop.torch_export import MissingExtraError

@@ -35,9 +35,10 @@ def write_rosinality(nets, out: str | os.PathLike) -> pathlib.Path:
   return write_atomically(out, lambda p: torch.save(ckpt, p))
 
 
-def write_onnx(net, out: str | os.PathLike, noise_mode: str = 'const',
-               truncation_cutoff: int | None = None) -> list[pathlib.Path]:
-  """The generator as one ``.onnx`` file, or (``out`` a directory) generator, mapping and synthesis models."""
+def write_onnx(net, out: str | os.PathLike, noise_mode: str = 'const', truncation_cutoff: int | None = None,
+               models: tuple[str, ...] | None = None) -> list[pathlib.Path]:
+  """The generator as one ``.onnx`` file, or (``out`` a directory) ``models`` (default: generator, mapping,
+  synthesis) and ``onnx.json``."""
   from stylegan2_jax.interop.onnx_export import MODELS, export_onnx  # pylint: disable=import-outside-toplevel
   require_extra('onnx', 'onnx', 'the ONNX export')
   out = pathlib.Path(out)
@@ -46,16 +47,18 @@ def write_onnx(net, out: str | os.PathLike, noise_mode: str = 'const',
     export_onnx(net, out, 'generator', noise_mode, truncation_cutoff)
     return [out]
   out.mkdir(parents=True, exist_ok=True)
+  models = models or MODELS
   paths = []
-  for model in MODELS:
+  for model in models:
     export_onnx(net, out / f'{model}.onnx', model, noise_mode, truncation_cutoff)
     paths.append(out / f'{model}.onnx')
   G = net.module
+  latent_inputs = ['z', 'c', 'psi'] if G.c_dim else ['z', 'psi']
+  inputs = {'generator': latent_inputs, 'mapping': latent_inputs, 'synthesis': ['ws']}
+  outputs = {'generator': 'img', 'mapping': 'ws', 'synthesis': 'img'}
   info = dict(z_dim=G.z_dim, c_dim=G.c_dim, w_dim=G.w_dim, num_ws=G.num_ws, img_resolution=G.img_resolution,
               img_channels=G.img_channels, noise_mode=noise_mode, truncation_cutoff=truncation_cutoff,
-              inputs={'generator': ['z', 'c', 'psi'] if G.c_dim else ['z', 'psi'],
-                      'mapping': ['z', 'c', 'psi'] if G.c_dim else ['z', 'psi'], 'synthesis': ['ws']},
-              outputs={'generator': 'img', 'mapping': 'ws', 'synthesis': 'img'})
+              inputs={m: inputs[m] for m in models}, outputs={m: outputs[m] for m in models})
   (out / 'onnx.json').write_text(json.dumps(info, indent=2))
   return [*paths, out / 'onnx.json']
 

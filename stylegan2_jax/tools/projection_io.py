@@ -50,15 +50,20 @@ def save_projected_w(path: str | pathlib.Path, ws: np.ndarray, noise: dict[str, 
 
 
 def load_projected_w(path: str | pathlib.Path, G) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-  """(ws [N, num_ws, w_dim], noise maps {layer: [N, r, r]} or {}) from a ``projected_w.npz``, checked against G."""
+  """(ws [N, num_ws, w_dim], noise maps {layer: [N, r, r]} or {}) from a ``projected_w.npz`` (or a ``.npy`` of
+  ws alone), checked against G."""
   path = pathlib.Path(path)
   if not path.is_file():
     raise FileNotFoundError(f'projected w file {path} does not exist')
-  with np.load(path, allow_pickle=False) as data:
-    if 'w' not in data:
-      raise ValueError(f'{path} has no array "w" (expected the projector\'s projected_w.npz)')
-    ws = np.asarray(data['w'], np.float32)
-    noise = {k[len(NOISE_PREFIX):]: np.asarray(data[k], np.float32) for k in data.files if k.startswith(NOISE_PREFIX)}
+  if path.suffix == '.npy':  # a bare ws array, as the browser demo downloads
+    ws, noise = np.asarray(np.load(path, allow_pickle=False), np.float32), {}
+  else:
+    with np.load(path, allow_pickle=False) as data:
+      if 'w' not in data:
+        raise ValueError(f'{path} has no array "w" (expected the projector\'s projected_w.npz)')
+      ws = np.asarray(data['w'], np.float32)
+      noise = {k[len(NOISE_PREFIX):]: np.asarray(data[k], np.float32) for k in data.files
+               if k.startswith(NOISE_PREFIX)}
   if ws.ndim != 3 or ws.shape[1:] != (G.num_ws, G.w_dim):
     raise ValueError(f'{path} holds w of shape {ws.shape}; this network needs [N, {G.num_ws}, {G.w_dim}]')
   return ws, noise

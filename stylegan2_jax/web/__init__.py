@@ -1,0 +1,1 @@
+"""The browser demo: a static page that runs an exported generator in onnxruntime-web."""
