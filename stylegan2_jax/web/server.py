@@ -6,6 +6,7 @@ import functools
 import http.server
 import os
 import pathlib
+import sys
 
 # Cross-origin isolation lets onnxruntime-web run its WebAssembly on several threads (SharedArrayBuffer).
 HEADERS = {'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp',
@@ -28,14 +29,23 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
       super().log_message(format, *args)
 
 
-def make_server(site: str | os.PathLike, host: str = '127.0.0.1', port: int = 8000) -> http.server.ThreadingHTTPServer:
+class SiteServer(http.server.ThreadingHTTPServer):
+  """A threading HTTP server that stays quiet when a browser drops a connection (closing a tab, reloading)."""
+  daemon_threads = True
+
+  def handle_error(self, request, client_address):
+    if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+      super().handle_error(request, client_address)
+
+
+def make_server(site: str | os.PathLike, host: str = '127.0.0.1', port: int = 8000) -> SiteServer:
   """An HTTP server for ``site`` (not yet serving); port 0 picks a free port."""
   site = pathlib.Path(site)
   if not (site / 'index.html').is_file():
     raise FileNotFoundError(f'{site} is not a site (no index.html); write one with stylegan2-jax web --network N '
                             f'--out {site}')
   handler = functools.partial(SiteHandler, directory=str(site))
-  return http.server.ThreadingHTTPServer((host, port), handler)
+  return SiteServer((host, port), handler)
 
 
 def serve(site: str | os.PathLike, host: str = '127.0.0.1', port: int = 8000) -> None:
