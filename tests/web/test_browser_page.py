@@ -187,6 +187,14 @@ def test_bad_input_shows_a_message(context, tiny):
   settle(page)
   assert 'four corner seeds' in page.text_content('#status')
   assert 'error' in page.get_attribute('#status', 'class')
+  page.check('input[name=mode][value="seed"]')
+  page.fill('#seed', '')
+  settle(page)
+  assert 'seeds are whole numbers' in page.text_content('#status')
+  page.fill('#seed', '12')
+  settle(page)
+  assert 'error' not in page.get_attribute('#status', 'class')
+  assert page.evaluate('window.stylegan.last.state.seed') == 12
 
 
 def test_works_offline_once_loaded(context, tiny):

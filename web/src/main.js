@@ -22,7 +22,7 @@ function showStatus(text, error = false) {
 
 function seedValue(id) {
   const value = Number($(id).value);
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+  if ($(id).value.trim() === '' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
     throw new Error(`seeds are whole numbers from 0 to 4294967295 (got "${$(id).value}")`);
   }
   return value;
@@ -156,7 +156,15 @@ async function play() {
   const run = { start: performance.now(), frames: 0 };
   stats.playback = run;
   while (stats.playback === run) {
-    const seeds = parseSeeds($('interp-seeds').value);
+    let seeds;
+    try {
+      seeds = parseSeeds($('interp-seeds').value);
+    } catch (error) {
+      stats.playback = null;
+      button.textContent = 'Play';
+      showStatus(error.message, true);
+      return;
+    }
     const step = 1 / (Math.max(1, Number($('interp-frames').value)) * Math.max(1, seeds.length - 1));
     const position = $('interp-position');
     position.value = String((Number(position.value) + step) % 1);
