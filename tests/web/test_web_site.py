@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import urllib.request
 
 import numpy as np
 import pytest
 
+from conftest import REPO
 from interop.interop_helpers import TINY_G, random_network
 from stylegan2_jax import cli
 from stylegan2_jax.interop.torch_export import write_torch_export
@@ -100,3 +106,20 @@ def test_projected_w_reads_a_downloaded_npy(tmp_path):
   np.save(tmp_path / 'wrong.npy', ws[:, :2])
   with pytest.raises(ValueError, match='this network needs'):
     load_projected_w(tmp_path / 'wrong.npy', G)
+
+
+def test_serve_command_serves_until_stopped(fake_page, network, tmp_path):
+  """``stylegan2-jax web --serve --port 0`` prints its address, serves the site, and stops on Ctrl-C."""
+  static_site.write_site(network, tmp_path / 'site')
+  command = [sys.executable, '-m', 'stylegan2_jax.cli', 'web', '--serve', '--out', str(tmp_path / 'site'),
+             '--port', '0']
+  process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO,
+                             env={**os.environ, 'PYTHONPATH': str(REPO)})
+  try:
+    line = process.stdout.readline()
+    url = re.search(r'http://127\.0\.0\.1:\d+/', line).group(0)
+    with urllib.request.urlopen(url) as response:
+      assert b'<title>demo</title>' in response.read()
+  finally:
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
