@@ -88,7 +88,7 @@ def main() -> None:
   args = parser.parse_args()
   with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
     root = pathlib.Path(tmp)
-    named = ([('network', args.network)] if args.network else
+    named = ([(str(args.network), args.network)] if args.network else
              [(name, random_network_dir(name, root)) for name in args.networks.split(',')])
     for name, network in named:
       row = measure(browser, network, root / f'site-{name}', args.frames, args.screenshot)
