@@ -121,7 +121,8 @@ async function renderLoop() {
 function describe(s) {
   if (s.mode === 'seed') return `seed ${s.seed}, ψ ${s.psi}`;
   if (s.mode === 'mix') return `seed ${s.a} with layers ${s.lo}-${s.hi - 1} from seed ${s.b}`;
-  if (s.mode === 'maps') return `content (${s.content.map((v) => v.toFixed(2))}), style (${s.style.map((v) => v.toFixed(2))})`;
+  const point = ([x, y]) => `(${x.toFixed(2)}, ${y.toFixed(2)})`;
+  if (s.mode === 'maps') return `content ${point(s.content)}, style ${point(s.style)}`;
   return `interpolation at ${s.position.toFixed(3)}`;
 }
 
@@ -185,7 +186,8 @@ function download(blob, filename) {
 }
 
 function fileStem() {
-  return last.state.mode === 'seed' ? `seed${String(last.state.seed).padStart(4, '0')}` : `stylegan2-${last.state.mode}`;
+  const { mode, seed } = last.state;
+  return mode === 'seed' ? `seed${String(seed).padStart(4, '0')}` : `stylegan2-${mode}`;
 }
 
 function setRange(id, max, value) {
@@ -221,7 +223,9 @@ function setUpControls(info) {
   }
 
   document.querySelectorAll('input[name=mode]').forEach((radio) => radio.addEventListener('change', () => {
-    document.querySelectorAll('fieldset[data-mode]').forEach((set) => { set.hidden = set.dataset.mode !== radio.value; });
+    document.querySelectorAll('fieldset[data-mode]').forEach((set) => {
+      set.hidden = set.dataset.mode !== radio.value;
+    });
     requestRender();
   }));
   for (const id of ['psi', 'class', 'seed', 'content-seeds', 'style-seeds', 'split', 'mix-a', 'mix-b', 'mix-lo',
@@ -266,7 +270,8 @@ async function benchmark(count = 20) {
     $('interp-position').value = String(i / (count + 1));
     await requestRender();
   }
-  return { images: count, seconds: (performance.now() - start) / 1000, imgPerSec: count / ((performance.now() - start) / 1000) };
+  const seconds = (performance.now() - start) / 1000;
+  return { images: count, seconds, imgPerSec: count / seconds };
 }
 
 async function main() {
