@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from stylegan2_jax.generate import to_uint8
+from stylegan2_jax.generate import class_labels, seed_latents, to_uint8
 from stylegan2_jax.web.headless import chromium_path
 from stylegan2_jax.web.static_site import PAGE_DIR
 
@@ -61,10 +61,10 @@ def canvas_pixels(page) -> np.ndarray:
 
 
 def jax_ws(net, seed: int, psi: float, class_idx: int = 0) -> np.ndarray:
-  """ws [num_ws, w_dim] of a seed as the Python tools compute it."""
+  """ws [num_ws, w_dim] of a seed as ``stylegan2-jax generate`` computes it (its latents and labels)."""
   G = net.module
-  z = np.random.RandomState(seed).randn(1, G.z_dim).astype(np.float32)
-  c = np.eye(G.c_dim, dtype=np.float32)[[class_idx]] if G.c_dim else None
+  z = seed_latents([seed], G.z_dim)
+  c = class_labels(1, G.c_dim, class_idx) if G.c_dim else None
   ws = G.apply(net.variables, jnp.asarray(z), None if c is None else jnp.asarray(c), truncation_psi=psi, method='map')
   return np.array(ws[0])
 
