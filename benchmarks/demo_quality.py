@@ -22,7 +22,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from stylegan2_jax.data.demo import load_demo_digits
-from stylegan2_jax.generate import class_labels, load_generator, seed_latents, to_uint8
+from stylegan2_jax.sampling import class_labels, seed_latents, to_uint8
+from stylegan2_jax.loading import load_generator
 
 
 def digit_classifier():

@@ -18,7 +18,8 @@ import time
 
 import jax
 
-from stylegan2_jax.networks.config import generator_config, generator_from_kwargs, init_generator
+from stylegan2_jax.networks.config import generator_from_kwargs, init_generator
+from stylegan2_jax.networks.defaults import generator_config
 
 SETTINGS = {
     'res64': dict(img_resolution=64, channel_base=16384),

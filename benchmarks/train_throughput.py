@@ -25,10 +25,11 @@ import jax
 import numpy as np
 
 from benchmarks.generator_throughput import peak_memory_bytes
-from stylegan2_jax import state as train_state
+from stylegan2_jax.training import state as train_state
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.train_config import build_networks, build_optimizers, loss_settings, training_config
-from stylegan2_jax.train_steps import PHASES, TrainSteps
+from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
+from stylegan2_jax.training.config import training_config
+from stylegan2_jax.training.steps import PHASES, TrainSteps
 
 PAPER256 = dict(channel_base=16384, channel_max=512, z_dim=512, mapping_layers=8)
 SETTINGS = {'res64': dict(resolution=64, r1_gamma=0.0256, **PAPER256),

@@ -25,7 +25,7 @@ import time
 
 import jax
 
-from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.interop.torch_export import write_torch_export
 from stylegan2_jax.networks.config import generator_from_kwargs, init_generator
 from stylegan2_jax.web.headless import chromium, served, wait_first_image

@@ -26,7 +26,7 @@ regularization and path length, not the growing schedule.
 import ml_collections
 
 from configs.presets import config_f, make_tiny, parse_arg
-from stylegan2_jax.networks.generator import ARCHITECTURES
+from stylegan2_jax.networks.defaults import ARCHITECTURES
 
 RESOLUTION_OF = {'ffhq': 1024, 'lsun_car': 512}
 

@@ -11,7 +11,7 @@ F's) keeps the game balanced (scores about +-0.6) and the labels are learned.
 
 import ml_collections
 
-from stylegan2_jax.train_config import training_config
+from stylegan2_jax.training.config import training_config
 
 
 def get_config(arg: str = '') -> ml_collections.ConfigDict:

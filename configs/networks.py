@@ -2,13 +2,14 @@
 
     python -c "from configs.networks import get_config; print(get_config('paper256'))"
 
-Each preset is the official constructor kwargs (see stylegan2_jax/networks/config.py);
-training configs build on these once training lands. ``tiny`` is for tests and debugging.
+Each preset is the full official constructor kwargs (see stylegan2_jax/networks/defaults.py), for
+building a network on its own (benchmarks, tests, conversion); training configs set the network sizes
+themselves. ``tiny`` is for tests and debugging.
 """
 
 import ml_collections
 
-from stylegan2_jax.networks.config import discriminator_config, generator_config
+from stylegan2_jax.networks.defaults import discriminator_config, generator_config
 
 PRESETS = {
     # name: (resolution, channel_base, channel_max, z/w dim, mapping layers)

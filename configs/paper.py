@@ -11,7 +11,7 @@ use no ADA augmentation (the official ``--aug=noaug``). Add ``,tiny`` for a smok
 import ml_collections
 
 from configs.presets import ADA_SPECS, ada_spec, apply_spec, make_tiny, parse_arg
-from stylegan2_jax.train_config import training_config
+from stylegan2_jax.training.config import training_config
 
 
 def get_config(arg: str = 'preset=paper256,dataset=ffhq,res=256') -> ml_collections.ConfigDict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from stylegan2_jax.train_config import training_config
+from stylegan2_jax.training.config import training_config
 
 # name: (batch, mbstd group, channel_base, lr, r1_gamma, ema_kimg, ema_rampup, mapping layers, total_kimg)
 ADA_SPECS = {
@@ -72,7 +72,6 @@ def make_tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The config's seconds-long local version: 16x16 on the embedded digits, tiny networks, 64 images."""
   config.dataset, config.resolution = 'demo_mnist', 16
   config.conditional = False
-  config.G.img_resolution = config.D.img_resolution = 16
   config.batch_size, config.total_kimg = 8, 0.064
   config.G.update(z_dim=32, w_dim=32)
   config.G.synthesis_kwargs.update(channel_base=256, channel_max=32)

@@ -19,7 +19,7 @@ import json
 import os
 import pathlib
 
-from stylegan2_jax.interop.formats import load_networks
+from stylegan2_jax.loading import load_networks
 from stylegan2_jax.files import write_atomically
 from stylegan2_jax.interop.torch_export import require_extra, to_torch, write_torch_export
 
@@ -84,25 +84,3 @@ def export_networks(network: str | os.PathLike, fmt: str, out: str | os.PathLike
   if fmt in ('torch', 'safetensors'):
     return write_torch_export(nets, out, pt=fmt == 'torch')
   return [write_rosinality(nets, out)]
-
-
-def add_export_command(sub) -> None:
-  """Registers ``stylegan2-jax export``."""
-  p = sub.add_parser('export', help='export a network to PyTorch (official or rosinality layout), safetensors, '
-                     'ONNX or TensorFlow')
-  p.add_argument('--network', required=True, help='a training workdir, an official/TF1 pickle, a rosinality '
-                 'checkpoint or an export directory')
-  p.add_argument('--format', required=True, choices=FORMATS, help='output format')
-  p.add_argument('--out', required=True, help='output directory (torch, safetensors, onnx, savedmodel), '
-                 '.pt file (rosinality) or .onnx file')
-  p.add_argument('--checkpoint', default='latest', help="a workdir's checkpoint: latest, best or a step")
-  p.add_argument('--noise-mode', choices=['const', 'none'], default='const',
-                 help='onnx, savedmodel: noise inputs baked in')
-  p.add_argument('--trunc-cutoff', type=int, default=None,
-                 help='onnx, savedmodel: truncate only the first N ws (default all)')
-
-  def run(args) -> None:
-    for path in export_networks(args.network, args.format, args.out, args.checkpoint, args.noise_mode,
-                                args.trunc_cutoff):
-      print(f'wrote {path}')
-  p.set_defaults(run=run)

@@ -9,17 +9,39 @@ including the phase gain (its interval for the lazy regularizers).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from stylegan2_jax.networks.discriminator import Discriminator
-from stylegan2_jax.networks.generator import Generator, noise_layers
+from stylegan2_jax.networks.generator import Generator
+
+
+@dataclasses.dataclass(frozen=True)
+class LossSettings:
+  """The hyperparameters of the official ``StyleGAN2Loss`` and training loop that the steps use.
+
+  No defaults here: they live in the training config (``training.config.training_config``),
+  and ``training.build.loss_settings`` makes these from a config.
+  """
+  batch_size: int                    # global batch (official --batch)
+  r1_gamma: float                    # R1 weight, 0 = no Dreg phase
+  pl_weight: float                   # path-length weight, 0 = no Greg phase
+  pl_decay: float                    # decay of pl_mean
+  pl_batch_shrink: int               # Greg runs on batch_size // pl_batch_shrink
+  style_mixing_prob: float           # probability of mixing two latents
+  G_reg_interval: int | None         # Greg every k steps (None: in the same step as Gmain)
+  D_reg_interval: int | None         # Dreg every k steps (None: in the same step as Dmain)
+  ema_kimg: float                    # half-life of the G EMA, in thousands of images
+  ema_rampup: float | None           # EMA ramp-up, None = off
+  mbstd_shards: int = 1              # minibatch-stddev groups stay inside each of these batch slices
+  batch_rounds: int = 1              # gradient-accumulation rounds per phase (batch_size // (batch_gpu * devices))
 
 
 def draw_generator_inputs(key: jax.Array, G: Generator, batch_size: int, style_mixing_prob: float,
-                          use_noise: bool = True, rounds: int = 1) -> dict[str, Any]:
+                          rounds: int = 1) -> dict[str, Any]:
   """The random draws of one official ``run_G``: z, style-mixing cutoff and z2, per-layer noise.
 
   ``cutoff`` is the first ws index taken from z2 (``num_ws`` = no mixing); as
@@ -35,7 +57,7 @@ def draw_generator_inputs(key: jax.Array, G: Generator, batch_size: int, style_m
     mix = jax.random.uniform(k_rand, shape) < style_mixing_prob
     draws['cutoff'] = jnp.where(mix, cutoff, num_ws).astype(jnp.int32)
     draws['z2'] = jax.random.normal(k_z2, (batch_size, G.z_dim), jnp.float32)
-  layers = noise_layers(G.img_resolution, use_noise)
+  layers = G.noise_layers
   keys = jax.random.split(k_noise, max(len(layers), 1))
   draws['noise'] = {name: jax.random.normal(k, (batch_size, 1, res, res), jnp.float32)
                     for k, (name, res) in zip(keys, layers)}
@@ -73,7 +95,7 @@ def generator_main_loss(g_params, g_buffers, d_params, G: Generator, D: Discrimi
 
 
 def path_length_loss(g_params, g_buffers, pl_mean, G: Generator, draws: dict, pl_noise, c=None,
-                     pl_weight: float = 2.0, pl_decay: float = 0.01, gain: float = 1.0):
+                     *, pl_weight: float, pl_decay: float, gain: float = 1.0):
   """Greg: path-length penalty ``pl_weight * (|J^T y| - pl_mean)^2`` on the draws' (shrunk) batch.
 
   ``pl_noise`` is ``randn(img.shape) / sqrt(H * W)``. The updated ``pl_mean``
@@ -116,7 +138,7 @@ def discriminator_main_loss(d_params, g_params, g_buffers, G: Generator, D: Disc
                          loss_Dgen=loss_gen, loss_Dreal=loss_real)
 
 
-def r1_loss(d_params, D: Discriminator, real_img, real_c=None, r1_gamma: float = 10.0, mbstd_shards: int = 1,
+def r1_loss(d_params, D: Discriminator, real_img, real_c=None, *, r1_gamma: float, mbstd_shards: int = 1,
             gain: float = 1.0):
   """Dreg: R1 ``r1_gamma / 2 * |d sum(D(x)) / dx|^2`` per real image."""
   def logits_sum(img):

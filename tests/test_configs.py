@@ -1,8 +1,12 @@
 """Network presets build the networks they describe."""
 
+import subprocess
+import sys
+
 import jax
 import pytest
 
+from conftest import REPO
 from configs.networks import PRESETS, get_config
 from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs
 
@@ -32,8 +36,8 @@ def test_unknown_preset():
 
 import importlib  # noqa: E402
 
-from stylegan2_jax.train import validate_config  # noqa: E402
-from stylegan2_jax.train_config import build_networks  # noqa: E402
+from stylegan2_jax.training.build import build_networks  # noqa: E402
+from stylegan2_jax.training.config import validate_config  # noqa: E402
 
 TRAINING_CONFIGS = [
     ('ffhq', 'res=1024'), ('ffhq', 'res=256'), ('lsun', 'category=car'), ('lsun', 'category=church'),
@@ -95,8 +99,36 @@ def test_ablation_table():
 
 
 def test_ablation_b_trains_without_lazy_regularization(tmp_path):
-  from stylegan2_jax.train import train_and_evaluate
+  from stylegan2_jax.training.loop import train_and_evaluate
   config = _config('ablations', 'config=B,tiny')
   config.total_kimg = 0.016
   state = train_and_evaluate(config, tmp_path)
   assert int(state.step) == 2 and float(state.pl_mean) == 0.0
+
+
+def test_a_config_override_that_names_no_setting_gets_one_line():
+  from stylegan2_jax.commands.train import override_error
+  config = ['--config', str(REPO / 'configs' / 'demo.py') + ':tiny']
+  assert 'did you mean --config.r1_gamma' in override_error(config + ['--config.r1_gama=1'])
+  assert 'is not a setting: the resolution is --config.resolution' in override_error(
+      config + ['--config.D.img_resolution=64'])
+  assert override_error(config + ['--config.G.mapping_kwargs.num_layers=3']) is None
+
+
+def test_the_train_command_refuses_an_unknown_override_in_one_line(tmp_path):
+  result = subprocess.run([sys.executable, '-m', 'stylegan2_jax.cli', 'train', '--config',
+                           str(REPO / 'configs' / 'demo.py') + ':tiny', '--workdir', str(tmp_path / 'run'),
+                           '--config.G.img_resolution=64'], capture_output=True, text=True, cwd=REPO, timeout=300)
+  assert result.returncode != 0
+  assert result.stderr.strip().splitlines() == [
+      'stylegan2-jax train: error: --config.G.img_resolution is not a setting: the resolution is --config.resolution '
+      '(for G and D), and the channel and label counts come from the dataset']
+  assert not (tmp_path / 'run').exists()
+
+
+def test_a_config_that_sets_data_derived_network_fields_is_refused():
+  config = importlib.import_module('configs.demo').get_config('tiny')
+  with config.unlocked():
+    config.G.img_channels = 1
+  with pytest.raises(ValueError, match='G.img_channels is not a training setting'):
+    validate_config(config, 1)

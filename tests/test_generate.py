@@ -8,7 +8,7 @@ import pytest
 from conftest import fixture_path
 
 from stylegan2_jax import cli
-from stylegan2_jax.generate import class_labels, parse_seeds, seed_latents
+from stylegan2_jax.sampling import class_labels, parse_seeds, seed_latents
 
 
 def test_parse_seeds():

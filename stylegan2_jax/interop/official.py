@@ -7,29 +7,12 @@ state dict goes through ``state_dict.from_state_dict``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import Any
 
 from stylegan2_jax.interop.official_pickle import OfficialModule, load_official_pickle
 from stylegan2_jax.interop.state_dict import from_state_dict
 from stylegan2_jax.networks.config import abstract_variables, discriminator_from_kwargs, generator_from_kwargs
-
-NETWORK_KEYS = ('G', 'D', 'G_ema')
-
-
-class UnsupportedNetworkError(ValueError):
-  """The pickle holds a network this project does not implement (e.g. StyleGAN3's alias-free G)."""
-
-
-@dataclasses.dataclass
-class LoadedNetwork:
-  """One network from a pickle: our module, its variables and the official constructor kwargs."""
-  module: Any
-  variables: dict
-  init_kwargs: dict
-  class_name: str
-
+from stylegan2_jax.networks.handle import NETWORK_KEYS, LoadedNetwork, UnsupportedNetworkError
 
 def _check_supported(name: str, net: OfficialModule) -> None:
   classes = set(net.module_classes.values())

@@ -436,6 +436,6 @@ def load_official_pickle(source) -> dict:
   """
   result = read_pickle(source)
   _require(not (isinstance(result, tuple) and result and all(isinstance(n, TF1Network) for n in result)),
-           'this is a TensorFlow (TF1) StyleGAN2 pickle: read it with stylegan2_jax.interop.formats.load_networks')
+           'this is a TensorFlow (TF1) StyleGAN2 pickle: read it with stylegan2_jax.loading.load_networks')
   _require(isinstance(result, dict), f'expected a dict at the top level of the pickle, got {type(result).__name__}')
   return result

@@ -18,7 +18,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.interop.torch_export import require_extra
 from stylegan2_jax.ops.upfirdn2d import setup_filter
 

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from stylegan2_jax.interop.official import LoadedNetwork, UnsupportedNetworkError
+from stylegan2_jax.networks.handle import LoadedNetwork, UnsupportedNetworkError
 from stylegan2_jax.interop.state_dict import StateDictMismatchError, flatten_variables, from_state_dict, to_state_dict
 from stylegan2_jax.networks.config import abstract_variables, discriminator_from_kwargs, generator_from_kwargs
 from stylegan2_jax.ops.upfirdn2d import setup_filter

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.interop.torch_export import require_extra
 
 

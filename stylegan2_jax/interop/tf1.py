@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from stylegan2_jax.interop.official import LoadedNetwork, UnsupportedNetworkError
+from stylegan2_jax.networks.handle import LoadedNetwork, UnsupportedNetworkError
 from stylegan2_jax.interop.official_pickle import TF1Network
 from stylegan2_jax.interop.state_dict import flatten_variables, from_state_dict
 from stylegan2_jax.networks.config import abstract_variables, discriminator_from_kwargs, generator_from_kwargs

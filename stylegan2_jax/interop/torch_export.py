@@ -22,7 +22,7 @@ import pathlib
 import numpy as np
 
 from stylegan2_jax.files import write_atomically
-from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.interop.official_pickle import UnsupportedPickleError, load_official_pickle
 from stylegan2_jax.interop.state_dict import from_state_dict, to_state_dict
 from stylegan2_jax.networks.config import (abstract_variables, discriminator_from_kwargs, generator_from_kwargs,

@@ -22,9 +22,8 @@ import numpy as np
 from jax.experimental import multihost_utils
 from tqdm import tqdm
 
-from stylegan2_jax.generate import seeded_noise, to_uint8
+from stylegan2_jax.sampling import generator_images
 from stylegan2_jax.metrics.metric_math import FeatureStats
-from stylegan2_jax.networks.generator import noise_layers
 from stylegan2_jax.sharding import batch_sharding, replicated, round_up
 
 
@@ -129,13 +128,10 @@ def generator_features(G, G_variables, detector: Detector, mesh, num_gen: int, l
   """
   stats = FeatureStats(capture_all=capture_all, capture_mean_cov=capture_mean_cov, max_items=num_gen)
   per_step = round_up(batch_size, mesh.size)
-  names = noise_layers(G.img_resolution, G.synthesis_kwargs.get('use_noise', True))
 
   def sample_features(g_vars, d_vars, z, c, seeds):
-    noise = seeded_noise(names, seeds) or None
-    ws = G.apply(g_vars, z, c, truncation_psi, method=G.map)
-    images = G.apply(g_vars, ws, 'random' if noise else 'none', noise, method=G.synthesize)
-    return detector.apply(d_vars, _to_rgb(to_uint8(images)))
+    images = generator_images(G, g_vars, z, c, seeds, truncation_psi, noise_mode='random')
+    return detector.apply(d_vars, _to_rgb(images))
 
   run = jit_once(detector.compiled, ('generator', G, mesh, truncation_psi),
                  lambda: jax.jit(sample_features, out_shardings=batch_sharding(mesh)))

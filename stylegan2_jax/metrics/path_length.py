@@ -17,9 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-from stylegan2_jax.generate import seeded_noise
+from stylegan2_jax.sampling import seeded_noise
 from stylegan2_jax.metrics.features import draw_labels, fetch_global, global_batch, jit_once
-from stylegan2_jax.networks.generator import noise_layers
 from stylegan2_jax.sharding import batch_sharding, replicated, round_up
 
 
@@ -83,7 +82,7 @@ def path_length_distances(G, G_variables, lpips_apply: Callable, lpips_variables
   if side < 16:
     raise ValueError(f'PPL compares images with LPIPS-VGG16, which needs at least 16x16 pixels; this generator\'s '
                      f'{G.img_resolution}px images give {side}px{" after the face crop" if crop else ""}')
-  names = noise_layers(G.img_resolution, G.synthesis_kwargs.get('use_noise', True))
+  names = G.noise_layers
   per_step = round_up(batch_size, mesh.size)
 
   def pair_distances(g_vars, l_vars, z, c, t, seeds):

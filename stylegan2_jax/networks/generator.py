@@ -18,10 +18,10 @@ from flax.core import FrozenDict
 
 from stylegan2_jax.networks.layers import (Conv2dLayer, FullyConnectedLayer, SynthesisLayer, ToRGBLayer,
                                            normalize_2nd_moment)
+from stylegan2_jax.networks.defaults import ARCHITECTURES
 from stylegan2_jax.ops.lerp import lerp
 from stylegan2_jax.ops.upfirdn2d import setup_filter, upsample2d
 
-ARCHITECTURES = ('orig', 'skip', 'resnet')
 
 
 def channels_per_resolution(resolutions: Sequence[int], channel_base: int, channel_max: int) -> dict[int, int]:
@@ -205,7 +205,13 @@ class SynthesisNetwork(nn.Module):
 
   @property
   def num_ws(self) -> int:
+    """Number of per-layer ws the synthesis network takes: ``2 * log2(img_resolution) - 2``."""
     return 2 * check_resolution(self.img_resolution) - 2
+
+  @property
+  def noise_layers(self) -> list[tuple[str, int]]:
+    """(name, resolution) of the synthesis layers that take noise, in forward order (none without noise)."""
+    return noise_layers(self.img_resolution, self.synthesis_kwargs.get('use_noise', True))
 
   @nn.compact
   def __call__(self, ws: jnp.ndarray, noise_mode: str = 'random',
@@ -252,7 +258,13 @@ class Generator(nn.Module):
 
   @property
   def num_ws(self) -> int:
+    """Number of per-layer ws the synthesis network takes: ``2 * log2(img_resolution) - 2``."""
     return 2 * check_resolution(self.img_resolution) - 2
+
+  @property
+  def noise_layers(self) -> list[tuple[str, int]]:
+    """(name, resolution) of the synthesis layers that take noise, in forward order (none without noise)."""
+    return noise_layers(self.img_resolution, self.synthesis_kwargs.get('use_noise', True))
 
   def map(self, z, c=None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
           update_w_avg: bool = False):

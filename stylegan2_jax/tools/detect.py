@@ -26,13 +26,11 @@ from stylegan2_jax.tools.projection_io import load_target
 from stylegan2_jax.tools.render import Renderer
 
 
-def detect(network, images: Sequence[str | pathlib.Path], lpips_variables: dict,
+def detect(renderer: Renderer, images: Sequence[str | pathlib.Path], lpips_variables: dict,
            settings: ProjectionSettings = ProjectionSettings(), threshold: float | None = None,
-           calibrate: int = 4, margin: float = 1.5, class_idx: int | None = None, checkpoint: str = 'latest',
-           progress: bool = True) -> list[dict]:
+           calibrate: int = 4, margin: float = 1.5, progress: bool = True) -> list[dict]:
   """One record per image: ``image``, ``distance``, ``threshold``, ``ratio`` (None without calibration),
   ``generated`` (distance below the threshold); calibration images are records with ``image`` 'seed<N>'."""
-  from stylegan2_jax.generate import load_generator  # pylint: disable=import-outside-toplevel
   if not images:
     raise ValueError('give at least one image to check')
   if threshold is None and calibrate < 1:
@@ -41,12 +39,11 @@ def detect(network, images: Sequence[str | pathlib.Path], lpips_variables: dict,
     raise ValueError(f'--threshold must be positive, got {threshold}')
   if margin <= 0:
     raise ValueError(f'--margin must be positive, got {margin}')
-  net = load_generator(network, checkpoint)
+  net, class_idx = renderer.net, renderer.class_idx
   G = net.module
   targets = [load_target(path, G.img_resolution, G.img_channels) for path in images]
   seeds = list(range(calibrate)) if threshold is None else []
   if seeds:
-    renderer = Renderer(net, 'const', class_idx=class_idx, progress=False)
     targets += list(renderer.images(renderer.ws_from_seeds(seeds)))
   projector = Projector(net, lpips_variables, settings, class_idx)
   distance = projector.project(np.stack(targets), progress=progress).distance

@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from stylegan2_jax.generate import save_image, seed_latents
-from stylegan2_jax.tools.render import Renderer, image_grid, write_args
+from stylegan2_jax.sampling import image_grid, save_image, seed_latents
+from stylegan2_jax.tools.render import Renderer, write_args
 from stylegan2_jax.tools.video import write_video
 
 SPACES = ('w', 'z')
@@ -71,23 +71,18 @@ def interpolation_grid(renderer: Renderer, seeds: Sequence[int], steps: int, spa
   return image_grid(np.concatenate(rows), len(rows), steps)
 
 
-def interpolate_to_files(network, seeds: Sequence[int], out: str | pathlib.Path, frames: int = 60,
+def interpolate_to_files(renderer: Renderer, seeds: Sequence[int], out: str | pathlib.Path, frames: int = 60,
                          fps: float = 30.0, space: str = 'w', truncation_psi: float = 1.0, loop: bool = True,
-                         grid: str | pathlib.Path | None = None, grid_steps: int = 8, noise_mode: str = 'const',
-                         class_idx: int | None = None, checkpoint: str = 'latest',
-                         batch_size: int = 8) -> dict[str, pathlib.Path]:
+                         grid: str | pathlib.Path | None = None, grid_steps: int = 8) -> dict[str, pathlib.Path]:
   """Writes the video ``out`` (.mp4, or .gif; .gif also where ffmpeg is missing), optionally a frame grid PNG,
   and a sidecar ``.json`` of the arguments beside the video. Returns {'video': path, 'grid': path}."""
-  from stylegan2_jax.generate import load_generator  # pylint: disable=import-outside-toplevel
-  renderer = Renderer(load_generator(network, checkpoint), noise_mode, batch_size, class_idx)
   ws = interpolation_ws(renderer, seeds, frames, space, truncation_psi, loop)
   written = dict(video=write_video(renderer.iter_images(ws, desc='frames'), out, fps))
   if grid:
     written['grid'] = pathlib.Path(grid)
     written['grid'].parent.mkdir(parents=True, exist_ok=True)
     save_image(interpolation_grid(renderer, seeds, grid_steps, space, truncation_psi), written['grid'])
-  write_args(written['video'].with_suffix('.json'), tool='interpolate', network=str(network), checkpoint=checkpoint,
-             seeds=list(seeds), frames=frames, num_frames=len(ws), fps=fps, space=space, trunc=truncation_psi,
-             loop=loop, noise_mode=noise_mode, class_idx=class_idx,
+  write_args(written['video'].with_suffix('.json'), tool='interpolate', **renderer.record(), seeds=list(seeds),
+             frames=frames, num_frames=len(ws), fps=fps, space=space, trunc=truncation_psi, loop=loop,
              grid=str(grid) if grid else None, grid_steps=grid_steps)
   return written

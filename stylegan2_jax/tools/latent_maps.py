@@ -18,8 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from stylegan2_jax.generate import save_image
-from stylegan2_jax.tools.render import Renderer, image_grid, layer_groups, parse_layers, write_args
+from stylegan2_jax.sampling import image_grid, save_image
+from stylegan2_jax.tools.render import Renderer, check_png_path, layer_groups, parse_layers, write_args
 
 MODES = {'all': None, 'content': 'coarse', 'style': 'fine'}
 
@@ -60,23 +60,17 @@ def latent_map_ws(renderer: Renderer, corners: Sequence[int], size: int, layers:
   return cells
 
 
-def latent_map_to_file(network, corners: Sequence[int], out: str | pathlib.Path, size: int = 8, mode: str = 'all',
-                       layers: str | None = None, truncation_psi: float = 1.0, base_seed: int | None = None,
-                       noise_mode: str = 'const', class_idx: int | None = None, checkpoint: str = 'latest',
-                       batch_size: int = 8) -> pathlib.Path:
+def latent_map_to_file(renderer: Renderer, corners: Sequence[int], out: str | pathlib.Path, size: int = 8,
+                       mode: str = 'all', layers: str | None = None, truncation_psi: float = 1.0,
+                       base_seed: int | None = None) -> pathlib.Path:
   """Writes the map PNG ``out`` and a sidecar ``.json`` of the arguments; returns the PNG path."""
-  from stylegan2_jax.generate import load_generator  # pylint: disable=import-outside-toplevel
-  out = pathlib.Path(out)
-  if out.suffix.lower() != '.png':
-    raise ValueError(f'--out must be a .png file, got {out}')
-  renderer = Renderer(load_generator(network, checkpoint), noise_mode, batch_size, class_idx)
+  out = check_png_path(out)
   blended = map_layers(renderer.num_ws, mode, layers)
   if not blended:
     raise ValueError(f'this {renderer.G.img_resolution}px network has no {MODES[mode]} layers; pass --layers')
   ws = latent_map_ws(renderer, corners, size, blended, truncation_psi, base_seed)
   out.parent.mkdir(parents=True, exist_ok=True)
   save_image(image_grid(renderer.images(ws, desc='latent map'), size, size), out)
-  write_args(out.with_suffix('.json'), tool='latent-map', network=str(network), checkpoint=checkpoint,
-             corners=list(corners), size=size, mode=mode, layers=blended, trunc=truncation_psi,
-             base_seed=base_seed, noise_mode=noise_mode, class_idx=class_idx)
+  write_args(out.with_suffix('.json'), tool='latent-map', **renderer.record(), corners=list(corners), size=size,
+             mode=mode, layers=blended, trunc=truncation_psi, base_seed=base_seed)
   return out

@@ -25,11 +25,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from stylegan2_jax.generate import class_labels, to_uint8
-from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.sampling import class_labels, to_uint8
+from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.metrics.lpips import LPIPS
 from stylegan2_jax.metrics.vgg16 import area_resize
-from stylegan2_jax.networks.generator import noise_layers
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated, round_up
 
 LPIPS_MAX_RESOLUTION = 256
@@ -117,7 +116,7 @@ class Projector:
     G = self.G
     self.mesh = data_mesh()
     self.w_avg, self.w_std = w_statistics(net, settings.w_avg_samples, class_idx)
-    self._shapes = dict(noise_layers(G.img_resolution, G.synthesis_kwargs.get('use_noise', True)))
+    self._shapes = dict(G.noise_layers)
     self.replicated = jax.device_put((net.variables, lpips_variables), replicated(self.mesh))
     self.adam = optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8)
     lpips, num_ws, weight = LPIPS(), G.num_ws, settings.regularize_noise_weight

@@ -21,10 +21,10 @@ import jax
 import numpy as np
 
 from stylegan2_jax.data.image_prep import decode_image, transform_image
-from stylegan2_jax.generate import save_image, to_uint8
-from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.sampling import save_image, to_uint8
+from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.tools.projection import ProjectionResult, ProjectionSettings, Projector
-from stylegan2_jax.tools.render import write_args
+from stylegan2_jax.tools.render import Renderer, write_args
 from stylegan2_jax.tools.video import VideoWriter
 
 NOISE_PREFIX = 'noise/'
@@ -88,16 +88,15 @@ def target_dirs(targets: Sequence[str | pathlib.Path], outdir: str | pathlib.Pat
   return [outdir / stem for stem in stems]
 
 
-def project_to_dir(network, targets: Sequence[str | pathlib.Path], outdir: str | pathlib.Path,
+def project_to_dir(renderer: Renderer, targets: Sequence[str | pathlib.Path], outdir: str | pathlib.Path,
                    lpips_variables: dict, settings: ProjectionSettings = ProjectionSettings(),
-                   video: bool = True, class_idx: int | None = None, checkpoint: str = 'latest',
-                   progress: bool = True, lpips_files: Sequence[str] = ()) -> list[dict]:
-  """Projects each target image and writes the official files (module docstring); returns one record per target."""
-  from stylegan2_jax.generate import load_generator  # pylint: disable=import-outside-toplevel
+                   video: bool = True, progress: bool = True, lpips_files: Sequence[str] = ()) -> list[dict]:
+  """Projects each target image into ``renderer``'s network and writes the official files (module docstring);
+  returns one record per target."""
   if not targets:
     raise ValueError('give at least one target image')
   dirs = target_dirs(targets, outdir)
-  net = load_generator(network, checkpoint)
+  net, class_idx = renderer.net, renderer.class_idx
   G = net.module
   images = np.stack([load_target(t, G.img_resolution, G.img_channels) for t in targets])
   for d, image in zip(dirs, images):
@@ -116,32 +115,29 @@ def project_to_dir(network, targets: Sequence[str | pathlib.Path], outdir: str |
     for writer in writers:
       writer.close()
   projections = render_projected(net, result.ws, result.noise)
-  return [_write_result(d, i, t, result, projections[i], writers[i].path if video else None, network, checkpoint,
+  return [_write_result(d, i, t, result, projections[i], writers[i].path if video else None, renderer.source,
                         settings, class_idx, lpips_files)
           for i, (d, t) in enumerate(zip(dirs, targets))]
 
 
 def _write_result(d: pathlib.Path, i: int, target, result: ProjectionResult, projection: np.ndarray, video_path,
-                  network, checkpoint, settings: ProjectionSettings, class_idx, lpips_files) -> dict:
+                  source: dict, settings: ProjectionSettings, class_idx, lpips_files) -> dict:
   noise = {k: v[i:i + 1] for k, v in result.noise.items()}
   save_projected_w(d / 'projected_w.npz', result.ws[i:i + 1], noise)
   save_image(projection, d / 'proj.png')
   record = dict(target=str(target), outdir=str(d), distance=float(result.distance[i]),
                 video=str(video_path) if video_path else None)
-  write_args(d / 'projection.json', tool='project', network=str(network), checkpoint=checkpoint,
-             class_idx=class_idx, lpips=list(lpips_files), settings=dataclasses.asdict(settings), **record,
+  write_args(d / 'projection.json', tool='project', **source, class_idx=class_idx, lpips=list(lpips_files), settings=dataclasses.asdict(settings), **record,
              dist_per_step=[float(x) for x in result.history['dist'][:, i]])
   return record
 
 
-def generate_from_projected_w(network, path: str | pathlib.Path, outdir: str | pathlib.Path,
-                              noise_mode: str = 'const', checkpoint: str = 'latest') -> list[pathlib.Path]:
+def generate_from_projected_w(net: LoadedNetwork, path: str | pathlib.Path, outdir: str | pathlib.Path,
+                              noise_mode: str = 'const') -> list[pathlib.Path]:
   """Renders every w of a ``projected_w.npz`` as ``outdir/proj{idx:02d}.png`` (the official generate.py names),
   with the projected noise maps when the file has them and ``noise_mode`` is 'const'."""
-  from stylegan2_jax.generate import load_generator  # pylint: disable=import-outside-toplevel
   if noise_mode not in ('const', 'none'):
     raise ValueError(f"--projected-w renders with noise mode 'const' or 'none', got {noise_mode!r}")
-  net = load_generator(network, checkpoint)
   ws, noise = load_projected_w(path, net.module)
   outdir = pathlib.Path(outdir)
   outdir.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,9 @@ from typing import Sequence
 
 import jax
 import numpy as np
-from tqdm import tqdm
 
-from stylegan2_jax.generate import class_labels, seed_latents, to_uint8
-from stylegan2_jax.interop.official import LoadedNetwork
-from stylegan2_jax.sharding import batch_sharding, data_mesh, padded_batches, replicated, round_up
+from stylegan2_jax.sampling import BatchedSampler, class_labels, seed_latents, to_uint8
+from stylegan2_jax.networks.handle import LoadedNetwork
 
 TOOL_NOISE_MODES = ('const', 'none')
 
@@ -26,19 +24,22 @@ class Renderer:
   """Maps seeds or z to ws and renders ws to HWC uint8 images, in device-sharded batches."""
 
   def __init__(self, net: LoadedNetwork, noise_mode: str = 'const', batch_size: int = 8, class_idx: int | None = None,
-               progress: bool = True):
+               progress: bool = True, source: dict | None = None):
     if noise_mode not in TOOL_NOISE_MODES:
       raise ValueError(f"noise mode must be one of {TOOL_NOISE_MODES} (the tools render reproducible images), "
                        f"got {noise_mode!r}")
     self.net, self.G = net, net.module
     self.noise_mode, self.class_idx, self.progress = noise_mode, class_idx, progress
+    self.source = dict(source or {})  # where the network came from (network, checkpoint), for the tools' sidecars
     class_labels(1, self.G.c_dim, class_idx)  # a conditional network needs a valid --class before any work
-    self.mesh = data_mesh()
-    self.per_step = round_up(max(int(batch_size), 1), self.mesh.size)
-    self.variables = jax.device_put(net.variables, replicated(self.mesh))
+    self.sampler = BatchedSampler(net.variables, batch_size, progress=progress)
     G = self.G
     self._synth = jax.jit(lambda v, ws: to_uint8(G.apply(v, ws, noise_mode, method=G.synthesize)))
     self._map = jax.jit(lambda v, z, c: G.apply(v, z, c, method=G.map))
+
+  def record(self) -> dict:
+    """The renderer's settings as sidecar-JSON fields: the network source, noise mode and class."""
+    return dict(**self.source, noise_mode=self.noise_mode, class_idx=self.class_idx)
 
   @property
   def num_ws(self) -> int:
@@ -50,19 +51,11 @@ class Renderer:
     """The tracked average w [w_dim]."""
     return np.asarray(self.net.variables['buffers']['mapping']['w_avg'])
 
-  def _chunks(self, fn, *arrays: np.ndarray, desc: str | None = None):
-    """Yields ``fn(variables, *chunk)`` over the leading axis in sharded, padded chunks (tqdm bar if ``desc``)."""
-    with tqdm(total=len(arrays[0]), desc=desc, unit='img', disable=desc is None or not self.progress) as bar:
-      for result in padded_batches(lambda *a: fn(self.variables, *a), arrays, self.per_step,
-                                   batch_sharding(self.mesh)):
-        bar.update(len(result))
-        yield result
-
   def ws_from_z(self, z: np.ndarray, truncation_psi: float = 1.0) -> np.ndarray:
     """z [N, z_dim] -> ws [N, num_ws, w_dim] (float32), truncated towards ``w_avg`` by ``truncation_psi``."""
     z = np.asarray(z, np.float32)
     c = class_labels(len(z), self.G.c_dim, self.class_idx)
-    ws = np.concatenate(list(self._chunks(self._map, z, c)))
+    ws = np.concatenate(list(self.sampler.map(self._map, z, c)))
     return truncate(ws, self.w_avg, truncation_psi) if truncation_psi != 1 else ws
 
   def ws_from_seeds(self, seeds: Sequence[int], truncation_psi: float = 1.0) -> np.ndarray:
@@ -74,7 +67,7 @@ class Renderer:
     ws = np.asarray(ws, np.float32)
     if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.G.w_dim):
       raise ValueError(f'ws must have shape [N, {self.num_ws}, {self.G.w_dim}] for this network, got {ws.shape}')
-    for batch in self._chunks(self._synth, ws, desc=desc):
+    for batch in self.sampler.map(self._synth, ws, desc=desc):
       yield from batch
 
   def images(self, ws: np.ndarray, desc: str | None = None) -> np.ndarray:
@@ -112,17 +105,14 @@ def layer_groups(num_ws: int) -> dict[str, list[int]]:
   return dict(coarse=list(range(half)), middle=[], fine=list(range(half, num_ws)))
 
 
-def image_grid(images: np.ndarray, rows: int, cols: int, fill: int = 0) -> np.ndarray:
-  """[rows * cols, H, W, C] uint8 (row-major; missing cells filled) -> one [rows*H, cols*W, C] image."""
-  images = np.asarray(images)
-  n, h, w, c = images.shape
-  if n > rows * cols:
-    raise ValueError(f'{n} images do not fit a {rows}x{cols} grid')
-  images = np.concatenate([images, np.full((rows * cols - n, h, w, c), fill, images.dtype)])
-  return images.reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
-
-
 def write_args(path: str | pathlib.Path, **args) -> None:
   """Writes the arguments of a tool run as a sidecar JSON, so the result can be made again."""
   pathlib.Path(path).write_text(json.dumps(args, indent=1, default=str))
 
+
+def check_png_path(out: str | pathlib.Path) -> pathlib.Path:
+  """``out`` as a path, refused (naming ``--out``) unless it names a ``.png`` file."""
+  out = pathlib.Path(out)
+  if out.suffix.lower() != '.png':
+    raise ValueError(f'--out must be a .png file, got {out}')
+  return out

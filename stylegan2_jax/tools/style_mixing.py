@@ -17,8 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from stylegan2_jax.generate import save_image
-from stylegan2_jax.tools.render import Renderer, parse_layers, write_args
+from stylegan2_jax.sampling import save_image
+from stylegan2_jax.tools.render import Renderer, check_png_path, parse_layers, write_args
 
 
 def mix_ws(base: np.ndarray, donor: np.ndarray, layers: Sequence[int]) -> np.ndarray:
@@ -55,17 +55,12 @@ def style_mix(renderer: Renderer, row_seeds: Sequence[int], col_seeds: Sequence[
   return grid, images
 
 
-def style_mix_to_files(network, row_seeds: Sequence[int], col_seeds: Sequence[int], styles: str,
+def style_mix_to_files(renderer: Renderer, row_seeds: Sequence[int], col_seeds: Sequence[int], styles: str,
                        out: str | pathlib.Path, truncation_psi: float = 1.0, styles_from: str = 'rows',
-                       noise_mode: str = 'const', class_idx: int | None = None, checkpoint: str = 'latest',
-                       batch_size: int = 8, save_cells: bool = False) -> pathlib.Path:
+                       save_cells: bool = False) -> pathlib.Path:
   """Writes the grid PNG ``out`` (and ``out``'s stem + ``.json`` with the arguments); ``save_cells`` also writes
   every cell as ``<row>-<col>.png`` beside it, as the official tool does. Returns the grid path."""
-  from stylegan2_jax.generate import load_generator  # pylint: disable=import-outside-toplevel
-  out = pathlib.Path(out)
-  if out.suffix.lower() != '.png':
-    raise ValueError(f'--out must be a .png file, got {out}')
-  renderer = Renderer(load_generator(network, checkpoint), noise_mode, batch_size, class_idx)
+  out = check_png_path(out)
   layers = parse_layers(styles, renderer.num_ws)
   grid, images = style_mix(renderer, row_seeds, col_seeds, layers, truncation_psi, styles_from)
   out.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +68,6 @@ def style_mix_to_files(network, row_seeds: Sequence[int], col_seeds: Sequence[in
   if save_cells:
     for (r, c), image in images.items():
       save_image(image, out.parent / f'{r}-{c}.png')
-  write_args(out.with_suffix('.json'), tool='style-mix', network=str(network), checkpoint=checkpoint,
-             rows=list(row_seeds), cols=list(col_seeds), styles=layers, styles_from=styles_from,
-             trunc=truncation_psi, noise_mode=noise_mode, class_idx=class_idx)
+  write_args(out.with_suffix('.json'), tool='style-mix', **renderer.record(), rows=list(row_seeds),
+             cols=list(col_seeds), styles=layers, styles_from=styles_from, trunc=truncation_psi)
   return out

@@ -39,7 +39,7 @@ def write_site(network: str | os.PathLike, out: str | os.PathLike, checkpoint: s
                noise_mode: str = 'const', truncation_cutoff: int | None = None) -> pathlib.Path:
   """Writes the page and ``network``'s generator (mapping + synthesis ONNX) to ``out``; returns ``out``."""
   from stylegan2_jax.export import write_onnx  # pylint: disable=import-outside-toplevel
-  from stylegan2_jax.interop.formats import load_networks  # pylint: disable=import-outside-toplevel
+  from stylegan2_jax.loading import load_networks  # pylint: disable=import-outside-toplevel
   from stylegan2_jax.interop.torch_export import require_extra  # pylint: disable=import-outside-toplevel
   page = built_page()
   out = pathlib.Path(out)

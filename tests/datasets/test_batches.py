@@ -9,7 +9,7 @@ from PIL import Image
 from stylegan2_jax.cli import main as cli_main
 from stylegan2_jax.data.batches import Batches
 from stylegan2_jax.data.sources import ArraySource
-from stylegan2_jax.train import train_and_evaluate
+from stylegan2_jax.training.loop import train_and_evaluate
 from configs.demo import get_config
 
 

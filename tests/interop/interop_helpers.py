@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.interop.state_dict import to_state_dict
 from stylegan2_jax.networks.config import (discriminator_from_kwargs, generator_from_kwargs, init_discriminator,
                                            init_generator)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import fixture_path, load_npz, state_dict_of
 
-from stylegan2_jax.interop.official import UnsupportedNetworkError, convert_official_module, load_official_networks
+from stylegan2_jax.interop.official import convert_official_module, load_official_networks
+from stylegan2_jax.networks.handle import UnsupportedNetworkError
 from stylegan2_jax.interop.official_pickle import OfficialModule
 from stylegan2_jax.interop.state_dict import StateDictMismatchError, to_state_dict
 

@@ -12,7 +12,7 @@ from conftest import fixture_path
 from interop_helpers import TINY_G, random_network
 from stylegan2_jax import cli
 from stylegan2_jax.export import export_networks
-from stylegan2_jax.interop.formats import load_generator_any
+from stylegan2_jax.loading import load_generator
 
 ort = pytest.importorskip('onnxruntime', reason="the onnx extra is not installed (pip install 'stylegan2-jax[onnx]')")
 from stylegan2_jax.interop.onnx_export import build_onnx_model  # noqa: E402  (needs the extra)
@@ -33,7 +33,7 @@ def _reference(net, z, c, psi, cutoff=None, noise_mode='const'):
 
 @pytest.fixture(scope='module')
 def official():
-  return load_generator_any(fixture_path(SNAPSHOT))
+  return load_generator(fixture_path(SNAPSHOT))
 
 
 @pytest.mark.parametrize('batch', [1, 3])

@@ -8,8 +8,8 @@ import pytest
 
 from interop_helpers import TINY_D, TINY_G, assert_same_variables, random_network
 from stylegan2_jax import cli
-from stylegan2_jax.interop.formats import load_networks
-from stylegan2_jax.interop.official import UnsupportedNetworkError
+from stylegan2_jax.loading import load_networks
+from stylegan2_jax.networks.handle import UnsupportedNetworkError
 from stylegan2_jax.interop.rosinality import export_rosinality, from_rosinality_state_dict, import_rosinality
 from stylegan2_jax.interop.state_dict import StateDictMismatchError
 from stylegan2_jax.ops.upfirdn2d import setup_filter

@@ -9,7 +9,7 @@ import pytest
 from conftest import fixture_path
 from interop_helpers import TINY_G, random_network
 from stylegan2_jax import cli
-from stylegan2_jax.interop.formats import load_generator_any
+from stylegan2_jax.loading import load_generator
 
 tf = pytest.importorskip('tensorflow', reason="the tf extra is not installed (pip install 'stylegan2-jax[tf]')")
 from stylegan2_jax.interop.savedmodel_export import export_savedmodel  # noqa: E402  (needs the extra)
@@ -25,7 +25,7 @@ def test_savedmodel_serving_signature_matches_jax(tmp_path):
   assert cli.main(['export', '--network', str(fixture_path('network-snapshot-res32-nosrc.pkl')),
                    '--format', 'savedmodel', '--out', str(out)]) == 0
   serve = tf.saved_model.load(str(out)).signatures['serving_default']
-  net = load_generator_any(fixture_path('network-snapshot-res32-nosrc.pkl'))
+  net = load_generator(fixture_path('network-snapshot-res32-nosrc.pkl'))
   for batch in (1, 3):  # dynamic batch size
     z = np.random.RandomState(batch).randn(batch, 64).astype(np.float32)
     img = serve(z=tf.constant(z), psi=tf.constant(0.7))['img'].numpy()

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import fixture_path
-from stylegan2_jax.interop.formats import load_networks
-from stylegan2_jax.interop.official import UnsupportedNetworkError
+from stylegan2_jax.loading import load_networks
+from stylegan2_jax.networks.handle import UnsupportedNetworkError
 from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError, read_pickle
 from stylegan2_jax.interop.state_dict import to_state_dict
 from torch_pickles import Call, Global, TFNetwork, dumps

@@ -12,7 +12,7 @@ from conftest import fixture_path
 from interop_helpers import TINY_D, TINY_G, assert_same_variables, random_network
 from stylegan2_jax import cli
 from stylegan2_jax.export import export_networks
-from stylegan2_jax.interop.formats import load_networks
+from stylegan2_jax.loading import load_networks
 from stylegan2_jax.interop.official_pickle import UnsupportedPickleError, load_official_pickle
 from stylegan2_jax.interop.state_dict import StateDictMismatchError
 from stylegan2_jax.interop.torch_export import load_torch_export, write_torch_export

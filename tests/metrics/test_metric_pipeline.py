@@ -10,7 +10,8 @@ import pytest
 from stylegan2_jax.data.sources import ArraySource
 from stylegan2_jax.metrics.features import Detector, generator_features, real_features
 from stylegan2_jax.metrics.path_length import path_length_step, prepare_for_lpips
-from stylegan2_jax.networks.config import generator_config, generator_from_kwargs, init_generator
+from stylegan2_jax.networks.config import generator_from_kwargs, init_generator
+from stylegan2_jax.networks.defaults import generator_config
 from stylegan2_jax.sharding import data_mesh
 
 MEAN_RGB = Detector('mean_rgb', lambda v, x: jnp.mean(x.astype(jnp.float32), axis=(1, 2)) * v, jnp.float32(1.0))

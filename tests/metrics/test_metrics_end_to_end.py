@@ -11,7 +11,8 @@ from stylegan2_jax.metrics.inception import init_inception
 from stylegan2_jax.metrics.lpips import LPIPS
 from stylegan2_jax.metrics.metrics import METRICS, MetricContext, compute_metric, parse_metrics
 from stylegan2_jax.metrics.vgg16 import init_vgg16_embedding
-from stylegan2_jax.networks.config import generator_config, generator_from_kwargs, init_generator
+from stylegan2_jax.networks.config import generator_from_kwargs, init_generator
+from stylegan2_jax.networks.defaults import generator_config
 from stylegan2_jax.sharding import data_mesh
 
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from stylegan2_jax.interop.state_dict import from_state_dict, to_state_dict
-from stylegan2_jax.networks.config import (abstract_variables, discriminator_config, discriminator_from_kwargs,
-                                           generator_config, generator_from_kwargs, init_discriminator,
-                                           init_generator)
+from stylegan2_jax.networks.config import (abstract_variables, discriminator_from_kwargs, generator_from_kwargs, init_discriminator, init_generator)
+from stylegan2_jax.networks.defaults import discriminator_config, generator_config
 from stylegan2_jax.networks.layers import minibatch_stddev
 
 

@@ -8,11 +8,13 @@ import pytest
 from conftest import fixture_path
 
 from stylegan2_jax import cli
-from stylegan2_jax.generate import load_generator, seed_latents
+from stylegan2_jax.sampling import seed_latents
+from stylegan2_jax.loading import load_generator
 from stylegan2_jax.tools import video
 from stylegan2_jax.tools.interpolation import interpolation_grid, interpolation_ws, slerp
 from stylegan2_jax.tools.latent_maps import bilinear_ws, latent_map_ws, map_layers
-from stylegan2_jax.tools.render import Renderer, image_grid, layer_groups, parse_layers
+from stylegan2_jax.sampling import image_grid
+from stylegan2_jax.tools.render import Renderer, layer_groups, parse_layers
 from stylegan2_jax.tools.style_mixing import style_mix
 
 

@@ -10,7 +10,8 @@ import signal
 import threading
 import time
 
-from stylegan2_jax import checkpointing, main
+from stylegan2_jax import main
+from stylegan2_jax.training import checkpoints as checkpointing
 
 _save = checkpointing.Checkpointer.save
 _calls = []

@@ -13,10 +13,11 @@ import jax
 import numpy as np
 from flax import traverse_util
 
-from stylegan2_jax import state as train_state
+from stylegan2_jax.training import state as train_state
 from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.train_steps import LossSettings, TrainSteps
+from stylegan2_jax.training.build import default_loss_settings
+from stylegan2_jax.training.steps import TrainSteps
 
 BATCH = 16
 G_KWARGS = dict(z_dim=16, c_dim=0, w_dim=16, img_resolution=16, img_channels=3, mapping_kwargs=dict(num_layers=2),
@@ -28,7 +29,7 @@ def run_steps(num_steps: int, mbstd_shards: int, batch_rounds: int = 1, batch: i
   """Params after ``num_steps`` iterations (every phase at step 0), flattened to 'G/...', 'D/...', 'G_ema/...'."""
   G, D = generator_from_kwargs(G_KWARGS), discriminator_from_kwargs(D_KWARGS)
   G_opt, D_opt = train_state.lazy_adam(0.0025, 2), train_state.lazy_adam(0.0025, 2)
-  settings = LossSettings(batch_size=batch, r1_gamma=1.0, G_reg_interval=2, D_reg_interval=2, ema_kimg=0.01,
+  settings = default_loss_settings(batch, r1_gamma=1.0, G_reg_interval=2, D_reg_interval=2, ema_kimg=0.01,
                           mbstd_shards=mbstd_shards, batch_rounds=batch_rounds)
   mesh = data_mesh()
   steps = TrainSteps(G, D, G_opt, D_opt, settings, mesh)

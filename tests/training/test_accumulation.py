@@ -9,12 +9,12 @@ import optax
 import pytest
 
 from stylegan2_jax import losses
-from stylegan2_jax import state as train_state
+from stylegan2_jax.training import state as train_state
 from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.train import validate_config
-from stylegan2_jax.train_config import accumulation_rounds
-from stylegan2_jax.train_steps import LossSettings, TrainSteps, phase_key, split_rounds
+from stylegan2_jax.training.build import default_loss_settings
+from stylegan2_jax.training.config import accumulation_rounds, validate_config
+from stylegan2_jax.training.steps import TrainSteps, phase_key, split_rounds
 from train_helpers import tiny_config
 
 BATCH = 16
@@ -36,7 +36,7 @@ def recording_optimizer() -> optax.GradientTransformation:
 def make_steps(rounds: int, **settings):
   G, D = generator_from_kwargs(G_KWARGS), discriminator_from_kwargs(D_KWARGS)
   opt = recording_optimizer()
-  settings = LossSettings(batch_size=BATCH, r1_gamma=1.0, batch_rounds=rounds, **settings)
+  settings = default_loss_settings(BATCH, r1_gamma=1.0, batch_rounds=rounds, **settings)
   mesh = data_mesh()
   steps = TrainSteps(G, D, opt, opt, settings, mesh)
   state = jax.jit(lambda k: train_state.create_train_state(G, D, opt, opt, k),
@@ -99,7 +99,8 @@ def test_rounds_carry_w_avg_and_pl_mean_from_round_to_round():
     part = slice(r * size, (r + 1) * size)
     round_draws = dict(z=draws['z'][part], noise={k: v[part] for k, v in draws['noise'].items()})
     grad, aux = jax.grad(losses.path_length_loss, has_aux=True)(
-        params, buffers, pl_mean, G, round_draws, pl_noise[part], labels[part], 2.0, 0.5, gain=4.0)
+        params, buffers, pl_mean, G, round_draws, pl_noise[part], labels[part], pl_weight=2.0, pl_decay=0.5,
+        gain=4.0)
     expected = jax.tree.map(jnp.add, expected, grad)
     buffers, pl_mean = aux['buffers'], aux['pl_mean']
     lengths.append(aux['pl_lengths'])

@@ -8,7 +8,7 @@ import pytest
 from flax import traverse_util
 
 from conftest import load_npz
-from stylegan2_jax import state as train_state
+from stylegan2_jax.training import state as train_state
 
 
 @pytest.fixture(scope='module')
@@ -81,7 +81,8 @@ def test_sanitize_gradients_as_official():
 @pytest.mark.parametrize('disabled', [dict(pl_weight=0.0), dict(r1_gamma=0.0)])
 def test_lazy_compensation_follows_the_interval_not_the_weight(disabled):
   """The official loop sets lr * k/(k+1) and betas ** (k/(k+1)) whenever an interval is set, even with a zero weight."""
-  from stylegan2_jax.train_config import build_optimizers, training_config
+  from stylegan2_jax.training.build import build_optimizers
+  from stylegan2_jax.training.config import training_config
   params = {'w': jnp.zeros([3])}
   grads = {'w': jnp.asarray([1.0, -2.0, 0.5])}
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from stylegan2_jax.checkpointing import Checkpointer
-from stylegan2_jax.train import train_and_evaluate
-from stylegan2_jax.train_steps import TrainSteps
+from stylegan2_jax.training.checkpoints import Checkpointer
+from stylegan2_jax.training.loop import train_and_evaluate
+from stylegan2_jax.training.steps import TrainSteps
 from train_helpers import run_params, subprocess_env, tiny_config
 
 

@@ -12,14 +12,17 @@ import pytest
 from PIL import Image
 
 from stylegan2_jax import cli
-from stylegan2_jax.checkpointing import Checkpointer
-from stylegan2_jax.interop.official import LoadedNetwork
+from stylegan2_jax.training.checkpoints import Checkpointer
+from stylegan2_jax.loading import load_networks
+from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.interop.state_dict import to_state_dict
 from stylegan2_jax.interop.torch_export import write_torch_export
 from stylegan2_jax.networks.config import init_discriminator, init_generator
-from stylegan2_jax.train_config import build_networks
-from stylegan2_jax.train import ConfigMismatchError, TrainingDivergedError, train_and_evaluate, validate_config
-from stylegan2_jax.train_steps import TrainSteps
+from stylegan2_jax.training.build import build_networks
+from stylegan2_jax.training.config import validate_config
+from stylegan2_jax.training.loop import ConfigMismatchError, TrainingDivergedError, train_and_evaluate
+from stylegan2_jax.training.runs import load_run
+from stylegan2_jax.training.steps import TrainSteps
 from conftest import REPO
 from train_helpers import run_params, subprocess_env, tiny_config
 
@@ -46,6 +49,9 @@ def test_run_writes_logs_images_and_checkpoints(finished_run):
   assert grid.shape == (2 * 16, 4 * 16)  # grid_rows x grid_cols grayscale digits
   assert Checkpointer(finished_run).all_steps() == [4, 8]
   assert json.loads((finished_run / 'networks.json').read_text())['G']['img_channels'] == 1
+  config = json.loads((finished_run / 'config.json').read_text())  # the resolution once, nothing data-derived
+  assert config['resolution'] == 16
+  assert not {'img_resolution', 'img_channels', 'c_dim'} & (set(config['G']) | set(config['D']))
 
 
 def test_generate_from_a_workdir(finished_run, tmp_path):
@@ -54,8 +60,22 @@ def test_generate_from_a_workdir(finished_run, tmp_path):
   assert images[0].shape == (16, 16) and not np.array_equal(images[0], images[1])
 
 
+def test_loading_a_workdir_restores_only_the_networks_asked_for(finished_run, monkeypatch):
+  state, _, _, _ = load_run(finished_run)
+  def whole_state_restore(*args, **kwargs):
+    raise AssertionError('restored the whole training state (optimizers included) to load a network')
+  monkeypatch.setattr(Checkpointer, 'restore', whole_state_restore)
+  nets = load_networks(finished_run, keys=('G_ema',))
+  assert list(nets) == ['G_ema']
+  for ours, theirs in zip(jax.tree.leaves(nets['G_ema'].variables), jax.tree.leaves(state.G_ema)):
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+  both = load_networks(finished_run, keys=('G', 'D'))
+  for ours, theirs in zip(jax.tree.leaves(both['D'].variables), jax.tree.leaves(state.D)):
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
 def test_init_from_a_workdir_copies_the_weights(finished_run, tmp_path):
-  train_and_evaluate(tiny_config(init_from=str(finished_run), total_kimg=0.008), tmp_path)
+  train_and_evaluate(tiny_config(init_from=str(finished_run), total_kimg=0.008), tmp_path, load_networks)
   before, after = run_params(finished_run), run_params(tmp_path)
   assert int(after['.step']) == 1
   name = ".G['params']['mapping']['fc0']['weight']"
@@ -73,7 +93,7 @@ def test_init_from_a_pytorch_export_with_frozen_d_layers(tmp_path):
   source['G_ema'] = source['G']
   write_torch_export(source, tmp_path / 'export', pt=False)
   config.init_from = str(tmp_path / 'export')
-  train_and_evaluate(config, tmp_path / 'run')
+  train_and_evaluate(config, tmp_path / 'run', load_networks)
   after = run_params(tmp_path / 'run')
   assert int(after['.step']) == 2
   frozen = ['b16.fromrgb', 'b16.conv0', 'b16.conv1', 'b16.skip', 'b8.conv0']  # the official layer order

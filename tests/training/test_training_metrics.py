@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from conftest import fixture_path
-from stylegan2_jax.checkpointing import Checkpointer
+from stylegan2_jax.training.checkpoints import Checkpointer
 from stylegan2_jax.cli import main as cli_main
-from stylegan2_jax.train import train_and_evaluate, validate_config
+from stylegan2_jax.training.config import validate_config
+from stylegan2_jax.training.loop import train_and_evaluate
 from train_helpers import tiny_config
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from conftest import REPO
 from configs.demo import get_config
-from stylegan2_jax.runs import load_run
+from stylegan2_jax.training.runs import load_run
 
 
 def tiny_config(**overrides):

@@ -16,7 +16,7 @@ from PIL import Image
 
 from conftest import fixture_path
 from interop.interop_helpers import TINY_G, random_network
-from stylegan2_jax.interop.formats import load_generator_any
+from stylegan2_jax.loading import load_generator
 from stylegan2_jax.interop.torch_export import write_torch_export
 from stylegan2_jax.tools.projection_io import load_projected_w
 from stylegan2_jax.web.headless import chromium, served, wait_first_image
@@ -212,7 +212,7 @@ def test_official_network_in_the_browser(context, tmp_path):
   require_browser()
   from stylegan2_jax.web.static_site import write_site  # pylint: disable=import-outside-toplevel
   snapshot = fixture_path('network-snapshot-res32-nosrc.pkl')
-  net = load_generator_any(snapshot)
+  net = load_generator(snapshot)
   write_site(snapshot, tmp_path / 'site')
   with served(tmp_path / 'site') as url:
     page = open_page(context, url, '?seed=1&psi=0.7')

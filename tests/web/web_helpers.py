@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from stylegan2_jax.generate import class_labels, seed_latents, to_uint8
+from stylegan2_jax.sampling import class_labels, seed_latents, to_uint8
 from stylegan2_jax.web.headless import chromium_path
 from stylegan2_jax.web.static_site import PAGE_DIR
 

@@ -5,7 +5,7 @@ new state and a dict of scalar metrics. Latents, mixing cutoffs and noise are
 drawn inside the step from ``state.rng`` folded with the step number and the
 phase, and constrained to the batch sharding so each device draws only its
 slice. Real images arrive as a global uint8 NCHW array sharded over ``data``.
-The train loop (``train.py``) decides which phases run at which step.
+The train loop (``loop.py``) decides which phases run at which step.
 
 Gradient accumulation follows the official ``batch_gpu``: with
 ``batch_rounds = R`` every one of the ``mbstd_shards`` batch slices (one per
@@ -18,7 +18,6 @@ gradients, as the official loop does.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import jax
@@ -26,29 +25,13 @@ import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from stylegan2_jax import losses
-from stylegan2_jax import state as train_state
+from stylegan2_jax.losses import LossSettings
+from stylegan2_jax.training import state as train_state
 from stylegan2_jax.networks.discriminator import Discriminator
 from stylegan2_jax.networks.generator import Generator
 from stylegan2_jax.sharding import DATA_AXIS, batch_sharding
 
 PHASES = ('Gmain', 'Greg', 'Dmain', 'Dreg')
-
-
-@dataclasses.dataclass(frozen=True)
-class LossSettings:
-  """The hyperparameters of the official ``StyleGAN2Loss`` and training loop that the steps use."""
-  batch_size: int                    # global batch (official --batch)
-  r1_gamma: float = 10.0             # R1 weight, 0 = no Dreg phase
-  pl_weight: float = 2.0             # path-length weight, 0 = no Greg phase
-  pl_decay: float = 0.01             # decay of pl_mean
-  pl_batch_shrink: int = 2           # Greg runs on batch_size // pl_batch_shrink
-  style_mixing_prob: float = 0.9     # probability of mixing two latents
-  G_reg_interval: int | None = 4     # Greg every k steps (None: in the same step as Gmain)
-  D_reg_interval: int | None = 16    # Dreg every k steps (None: in the same step as Dmain)
-  ema_kimg: float = 10.0             # half-life of the G EMA, in thousands of images
-  ema_rampup: float | None = None    # EMA ramp-up, None = off
-  mbstd_shards: int = 1              # minibatch-stddev groups stay inside each of these batch slices
-  batch_rounds: int = 1              # gradient-accumulation rounds per phase (batch_size // (batch_gpu * devices))
 
 
 def phase_key(state: train_state.TrainState, phase: str) -> jax.Array:
@@ -119,7 +102,7 @@ class TrainSteps:
   def draw(self, key: jax.Array, batch_size: int) -> dict:
     """Latents, mixing and noise of one ``run_G`` (one cutoff per round), batch-sharded over the mesh."""
     draws = losses.draw_generator_inputs(key, self.G, batch_size, self.settings.style_mixing_prob,
-                                         self.G.synthesis_kwargs.get('use_noise', True), self.settings.batch_rounds)
+                                         self.settings.batch_rounds)
     for name in ('z', 'z2', 'noise'):
       if name in draws:
         draws[name] = self._sharded(draws[name])
@@ -190,7 +173,8 @@ class TrainSteps:
         metrics.update(loss_G=jnp.mean(aux['loss_Gmain']), scores_fake=jnp.mean(aux['gen_logits']))
       if reg:
         value, aux = losses.path_length_loss(g_params, buffers, pl_mean, G, inputs['reg'], inputs['pl_noise'],
-                                             inputs['c_reg'], s.pl_weight, s.pl_decay, gain=lazy_gain)
+                                             inputs['c_reg'], pl_weight=s.pl_weight, pl_decay=s.pl_decay,
+                                             gain=lazy_gain)
         total, buffers, pl_mean = total + value, aux['buffers'], aux['pl_mean']
         metrics.update(loss_Gpl=jnp.mean(aux['loss_Gpl']), pl_penalty=jnp.mean(aux['pl_penalty']))
       return total, ((buffers, pl_mean), metrics)
@@ -223,8 +207,8 @@ class TrainSteps:
         metrics.update(loss_D=jnp.mean(aux['loss_Dgen']) + jnp.mean(aux['loss_Dreal']),
                        scores_real=jnp.mean(aux['real_logits']), scores_fake=jnp.mean(aux['gen_logits']))
       if reg:
-        value, aux = losses.r1_loss(d_params, D, inputs['real_img'], inputs['real_c'], s.r1_gamma, s.mbstd_shards,
-                                    gain=lazy_gain)
+        value, aux = losses.r1_loss(d_params, D, inputs['real_img'], inputs['real_c'], r1_gamma=s.r1_gamma,
+                                    mbstd_shards=s.mbstd_shards, gain=lazy_gain)
         total = total + value
         metrics.update(loss_Dr1=jnp.mean(aux['loss_Dr1']), r1_penalty=jnp.mean(aux['r1_penalty']))
       return total, (buffers, metrics)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from stylegan2_jax.commands.common import add_network_args
 
-def add_web_command(sub) -> None:
+
+def add_parser(sub) -> None:
   """Registers ``stylegan2-jax web``."""
   p = sub.add_parser('web', help='the browser demo: write a static site running the generator in the browser '
                      '(--network N --out DIR) and/or serve it on localhost (--serve)')
-  p.add_argument('--network', default=None, help='a training workdir, an official/TF1 pickle, a rosinality '
-                 'checkpoint or an export directory (omit with --serve to serve an existing site)')
+  add_network_args(p, required=False, class_label=False)
   p.add_argument('--out', default='site', help='the site directory (default: site)')
-  p.add_argument('--checkpoint', default='latest', help="a workdir's checkpoint: latest, best or a step")
   p.add_argument('--noise-mode', choices=['const', 'none'], default='const', help='noise inputs baked in')
   p.add_argument('--trunc-cutoff', type=int, default=None, help='truncate only the first N ws (default all)')
-  p.add_argument('--serve', action='store_true', help='serve the site on localhost')
+  p.add_argument('--serve', action='store_true', help='serve the site on localhost (without --network: an existing site)')
   p.add_argument('--host', default='127.0.0.1', help='--serve: address to listen on (default 127.0.0.1)')
   p.add_argument('--port', type=int, default=8000, help='--serve: port (default 8000; 0 picks a free one)')
 

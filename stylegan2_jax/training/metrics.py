@@ -15,21 +15,7 @@ import pathlib
 import ml_collections
 
 from stylegan2_jax.files import write_text_atomically
-from stylegan2_jax.metrics.metrics import METRICS, MetricContext, compute_metric, parse_metrics, required_weights
-
-
-def validate_metric_settings(config: ml_collections.ConfigDict) -> None:
-  """Refuses unknown metrics and missing weights files before anything is compiled."""
-  names = parse_metrics(config.metrics)
-  for kind in required_weights(names):
-    path = config.get(kind, '')
-    if not path:
-      raise ValueError(f'--config.metrics={config.metrics} needs the {kind} weights: pass --config.{kind}=PATH '
-                       f'(README, "Metrics")')
-    if not pathlib.Path(path).expanduser().is_file():
-      raise ValueError(f'--config.{kind}={path}: no such file')
-  if config.metrics_num_gen < 0:
-    raise ValueError(f'--config.metrics_num_gen={config.metrics_num_gen}: must be >= 0 (0 = each metric\'s own)')
+from stylegan2_jax.metrics.metrics import METRICS, MetricContext, compute_metric, parse_metrics
 
 
 class TrainingMetrics:

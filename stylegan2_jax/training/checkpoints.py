@@ -1,6 +1,6 @@
 """Training checkpoints: a thin wrapper around an Orbax ``CheckpointManager`` in ``WORKDIR/checkpoints``.
 
-Each checkpoint holds the whole :class:`~stylegan2_jax.state.TrainState` (G,
+Each checkpoint holds the whole :class:`~stylegan2_jax.training.state.TrainState` (G,
 G_ema, D, both optimizer states, pl_mean, step/nimg, RNG) and a JSON item with
 the data-iterator position and progress counters. Orbax writes into a
 temporary directory and renames it when complete, so a checkpoint cut short by
@@ -16,6 +16,7 @@ import dataclasses
 import pathlib
 from typing import Any, Sequence
 
+import jax
 import orbax.checkpoint as ocp
 from orbax.checkpoint.checkpoint_managers import preservation_policy
 
@@ -60,6 +61,16 @@ class Checkpointer:
     restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state),
                                                                    meta=ocp.args.JsonRestore()))
     return restored['state'], dict(restored['meta'])
+
+  def restore_parts(self, step: int, abstract_parts: dict) -> dict:
+    """Only the top-level state fields ``abstract_parts`` names (e.g. ``{'G_ema': ...}``) of the checkpoint at ``step``.
+
+    Reads just those arrays: loading a generator does not restore D or the optimizer states.
+    """
+    args = ocp.args.PyTreeRestore(item=abstract_parts, partial_restore=True, restore_args=jax.tree.map(
+        lambda a: ocp.ArrayRestoreArgs(sharding=a.sharding, global_shape=a.shape, dtype=a.dtype), abstract_parts))
+    with ocp.PyTreeCheckpointer() as checkpointer:
+      return checkpointer.restore(self.directory / str(step) / 'state', args=args)
 
   def close(self) -> None:
     """Waits for pending writes and releases the manager."""

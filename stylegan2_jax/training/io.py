@@ -10,10 +10,9 @@ import jax
 import numpy as np
 from PIL import Image
 
-from stylegan2_jax.generate import seed_latents, to_uint8
-from stylegan2_jax.interop.formats import load_networks
-from stylegan2_jax.networks.config import abstract_variables
+from stylegan2_jax.sampling import generator_images, image_grid, seed_latents
 from stylegan2_jax.sharding import replicated
+from stylegan2_jax.networks.config import abstract_variables
 
 
 class RunLogger:
@@ -79,27 +78,21 @@ def sample_grid_fn(G, config, mesh):
   rows, cols = config.grid_rows, config.grid_cols
   z = seed_latents([config.grid_seed], G.z_dim * rows * cols).reshape(rows * cols, G.z_dim)
   c = np.eye(max(G.c_dim, 1), dtype=np.float32)[np.arange(rows * cols) % max(G.c_dim, 1)][:, :G.c_dim]
-
-  def render(variables):
-    ws = G.apply(variables, z, c, method='map')
-    return to_uint8(G.apply(variables, ws, noise_mode='const', method='synthesize'))
-
-  render = jax.jit(render, out_shardings=replicated(mesh))
+  # One replicated batch: every process gets the whole grid (multi-process runs included).
+  render = jax.jit(lambda variables: generator_images(G, variables, z, c), out_shardings=replicated(mesh))
 
   def grid(variables) -> np.ndarray:
-    images = np.asarray(jax.device_get(render(variables)))  # [rows*cols, H, W, C]
-    n, h, w, ch = images.shape
-    return images.reshape(rows, cols, h, w, ch).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, ch)
+    return image_grid(np.asarray(jax.device_get(render(variables))), rows, cols)
   return grid
 
 
-def init_weights(path: str, G, D, logger: RunLogger):
-  """(G, D, G_ema variables) to start from, weights only, from any format ``load_networks`` reads.
+def init_weights(path: str, G, D, logger: RunLogger, network_loader):
+  """(G, D, G_ema variables) to start from, weights only, from any format ``network_loader(path)`` reads.
 
   A source without ``G`` starts G from its ``G_ema`` (and vice versa); one without
   ``D`` (e.g. a rosinality ``g_ema``-only file) leaves D freshly initialized.
   """
-  nets = load_networks(path)
+  nets = network_loader(path)
   if 'G' not in nets and 'G_ema' not in nets:
     raise ValueError(f'--config.init_from={path} holds no generator')
   nets.setdefault('G', nets.get('G_ema'))

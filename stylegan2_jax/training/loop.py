@@ -1,7 +1,7 @@
 """``train_and_evaluate(config, workdir)``: the official StyleGAN2 training loop on a device mesh.
 
 Data flows one way: config -> dataset -> sharded global batches -> jitted
-phase steps (``train_steps.py``) over the replicated state -> checkpoints,
+phase steps (``steps.py``) over the replicated state -> checkpoints,
 ``metrics.jsonl``, TensorBoard events and sample grids in ``workdir``.
 Restarting the same command on the same workdir resumes from the newest
 complete checkpoint, bit for bit.
@@ -14,24 +14,23 @@ import math
 import pathlib
 import signal
 import time
+from typing import Callable
 
 import jax
 import ml_collections
 import numpy as np
 
-from stylegan2_jax import state as train_state
-from stylegan2_jax.checkpointing import Checkpointer
 from stylegan2_jax.data.batches import Batches
 from stylegan2_jax.data.datasets import load_dataset
-from stylegan2_jax.networks.generator import ARCHITECTURES
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.runs import write_networks_json
-from stylegan2_jax.train_config import (RESUMABLE_CHANGES, accumulation_rounds, build_networks, build_optimizers,
-                                        loss_settings)
-from stylegan2_jax.train_steps import TrainSteps
-from stylegan2_jax.training_io import RunLogger, init_weights, sample_grid_fn
-from stylegan2_jax.training_metrics import TrainingMetrics, validate_metric_settings, write_best
-
+from stylegan2_jax.training import state as train_state
+from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
+from stylegan2_jax.training.checkpoints import Checkpointer
+from stylegan2_jax.training.config import DATA_DERIVED_KEYS, RESUMABLE_CHANGES, validate_config
+from stylegan2_jax.training.io import RunLogger, init_weights, sample_grid_fn
+from stylegan2_jax.training.metrics import TrainingMetrics, write_best
+from stylegan2_jax.training.runs import write_networks_json
+from stylegan2_jax.training.steps import TrainSteps
 
 class TrainingDivergedError(RuntimeError):
   """A loss became NaN or Inf; the last good checkpoint is kept."""
@@ -41,73 +40,7 @@ class ConfigMismatchError(ValueError):
   """The workdir holds a run of a different config."""
 
 
-##### validation #################################################################################
-
-def validate_config(config: ml_collections.ConfigDict, num_devices: int, num_processes: int = 1) -> None:
-  """Raises ValueError naming the setting to change; runs before anything is compiled."""
-  res = config.resolution
-  if not isinstance(res, int) or res < 4 or res & (res - 1):
-    raise ValueError(f'--config.resolution must be a power of two >= 4, got {res}')
-  batch = config.batch_size
-  if batch <= 0 or batch % num_devices:
-    raise ValueError(f'--config.batch_size={batch} must be a positive multiple of the {num_devices} devices')
-  if batch % num_processes:
-    raise ValueError(f'--config.batch_size={batch} must split evenly over the {num_processes} processes')
-  if config.batch_gpu < 0 or (config.batch_gpu and (batch // num_devices) % config.batch_gpu):
-    raise ValueError(f'--config.batch_gpu={config.batch_gpu} must divide the {batch // num_devices} images each of '
-                     f'the {num_devices} devices holds (--config.batch_size={batch}), or be 0 for no accumulation')
-  rounds = accumulation_rounds(config, num_devices)
-  shards = config.mbstd_shards or num_devices
-  if batch % (shards * rounds):
-    raise ValueError(f'--config.batch_size={batch} must split into --config.mbstd_shards={shards} slices'
-                     + (f' of {rounds} accumulation rounds' if rounds > 1 else ''))
-  group = config.D.get('epilogue_kwargs', {}).get('mbstd_group_size', 4)
-  per_slice = batch // (shards * rounds)
-  if group and per_slice % min(group, per_slice):
-    raise ValueError(f'each device holds {per_slice} images per round, not divisible by the minibatch-stddev group '
-                     f'{min(group, per_slice)}: change --config.batch_size, --config.batch_gpu or '
-                     '--config.D.epilogue_kwargs.mbstd_group_size')
-  pl_batch = batch // config.pl_batch_shrink
-  if config.pl_weight > 0 and pl_batch % (math.lcm(num_devices, shards) * rounds):
-    raise ValueError(f'the path-length batch {batch} // {config.pl_batch_shrink} must split over the '
-                     f'{num_devices} devices' + (f' and {rounds} accumulation rounds' if rounds > 1 else '')
-                     + ': change --config.batch_size or --config.pl_batch_shrink')
-  if config.total_kimg <= 0:
-    raise ValueError(f'--config.total_kimg must be positive, got {config.total_kimg}')
-  _validate_values(config)
-  validate_metric_settings(config)
-
-
-
-def _config_value(config: ml_collections.ConfigDict, key: str):
-  for part in key.split('.'):
-    config = config[part]
-  return config
-
-
-def _validate_values(config: ml_collections.ConfigDict) -> None:
-  """Range checks of single values, each naming its key."""
-  def require(key: str, ok, what: str) -> None:
-    value = _config_value(config, key)
-    if not ok(value):
-      raise ValueError(f'--config.{key}={value!r}: must be {what}')
-  for key in ('G.synthesis_kwargs.architecture', 'D.architecture'):
-    require(key, lambda v: v in ARCHITECTURES, ' or '.join(ARCHITECTURES))
-  for key in ('G.synthesis_kwargs.channel_base', 'G.synthesis_kwargs.channel_max', 'D.channel_base',
-              'D.channel_max', 'G.z_dim', 'G.w_dim', 'G.mapping_kwargs.num_layers', 'G_lr', 'D_lr', 'ema_kimg',
-              'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints', 'pl_batch_shrink'):
-    require(key, lambda v: v > 0, 'positive')
-  for key in ('r1_gamma', 'pl_weight', 'G.synthesis_kwargs.num_fp16_res', 'D.num_fp16_res', 'data_threads',
-              'data_prefetch', 'D.block_kwargs.freeze_layers'):
-    require(key, lambda v: v >= 0, '>= 0')
-  for key in ('style_mixing_prob', 'pl_decay'):
-    require(key, lambda v: 0 <= v <= 1, 'in [0, 1]')
-  for key in ('G_reg_interval', 'D_reg_interval'):
-    require(key, lambda v: v is None or v >= 1, 'None (regularize in every step) or an interval >= 1')
-  require('ema_rampup', lambda v: v is None or v > 0, 'None or positive')
-  for key in ('G.synthesis_kwargs.fp16_dtype', 'D.fp16_dtype'):
-    require(key, lambda v: v in ('float16', 'bfloat16'), "'float16' or 'bfloat16'")
-
+##### the workdir #################################################################################
 
 def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> None:
   """Saves the config on the first start; on a restart refuses a different config."""
@@ -119,6 +52,9 @@ def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDic
       path.write_text(json.dumps(current, indent=2, sort_keys=True))
     return
   saved = json.loads(path.read_text())
+  for net in ('G', 'D'):  # runs written before these became data-derived recorded them in the config
+    for key in DATA_DERIVED_KEYS:
+      (saved.get(net) or {}).pop(key, None)
   keys = sorted(set(saved) | set(current))
   differ = [k for k in keys if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k)]
   if differ:
@@ -140,11 +76,19 @@ def check_shared_workdir(workdir: pathlib.Path) -> None:
 
 ##### the loop ###################################################################################
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> train_state.TrainState:
-  """Trains until ``config.total_kimg``; resumes from ``workdir`` if it holds checkpoints. Returns the state."""
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path,
+                       network_loader: Callable[[str], dict] | None = None) -> train_state.TrainState:
+  """Trains until ``config.total_kimg``; resumes from ``workdir`` if it holds checkpoints. Returns the state.
+
+  ``network_loader(path) -> {'G': LoadedNetwork, ...}`` reads ``config.init_from``
+  for a new run (the train command passes :func:`stylegan2_jax.loading.load_networks`,
+  which reads every network format and workdir).
+  """
   workdir = pathlib.Path(workdir)
   mesh = data_mesh()
   validate_config(config, mesh.size, jax.process_count())
+  if config.init_from and network_loader is None:
+    raise ValueError('--config.init_from needs a network_loader (e.g. stylegan2_jax.loading.load_networks)')
   source = load_dataset(config.dataset, config.resolution, config.data_dir)
   batches = Batches(source, config.batch_size, config.seed, config.xflip, config.conditional,
                     jax.process_index(), jax.process_count(), config.data_threads, config.data_prefetch)
@@ -171,7 +115,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     batches.set_state(meta['data'])
     logger.info(f'resuming from the checkpoint at step {latest} ({int(state.nimg) / 1000:.1f} kimg) in {workdir}')
   else:
-    init = init_weights(config.init_from, G, D, logger) if config.init_from else None
+    init = init_weights(config.init_from, G, D, logger, network_loader) if config.init_from else None
     state = jax.jit(create, out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed), init)
     logger.info(f'new run in {workdir}: G {_count(state.G["params"])} and D {_count(state.D["params"])} '
                 f'parameters, {len(source)} images ({source.description}), {mesh.size} devices, '

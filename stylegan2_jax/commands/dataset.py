@@ -14,7 +14,7 @@ import logging
 from stylegan2_jax.data.image_prep import TRANSFORMS
 
 
-def add_dataset_command(sub) -> None:
+def add_parser(sub) -> None:
   """Registers ``dataset`` and its three kinds on an argparse subparsers object."""
   p = sub.add_parser('dataset', help='prepare a training dataset (images from a folder or zip, FFHQ, LSUN)')
   kinds = p.add_subparsers(dest='kind', required=True)

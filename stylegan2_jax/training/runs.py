@@ -1,0 +1,105 @@
+"""A training run's workdir as something to load: its config, networks and checkpoints.
+
+Layout of a workdir: ``config.json`` (the training config), ``networks.json``
+(the official constructor kwargs of G and D, with the data's resolution,
+channels and labels), ``checkpoints/<step>/``, ``metrics.jsonl``, TensorBoard
+event files and ``samples_*.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import jax
+import ml_collections
+
+from stylegan2_jax.networks.config import (abstract_variables, discriminator_from_kwargs, generator_from_kwargs,
+                                           module_kwargs)
+from stylegan2_jax.networks.handle import NETWORK_KEYS, LoadedNetwork
+from stylegan2_jax.sharding import data_mesh, replicated
+from stylegan2_jax.training import state as train_state
+from stylegan2_jax.training.build import build_optimizers
+from stylegan2_jax.training.checkpoints import Checkpointer
+
+
+def write_networks_json(workdir: pathlib.Path, G, D) -> None:
+  """Records the networks' constructor kwargs beside the checkpoints."""
+  (workdir / 'networks.json').write_text(json.dumps(dict(G=module_kwargs(G), D=module_kwargs(D)), indent=2))
+
+
+def is_run_dir(path: str | pathlib.Path) -> bool:
+  """True if ``path`` is a training workdir (has ``networks.json`` and ``checkpoints/``)."""
+  path = pathlib.Path(path)
+  return (path / 'networks.json').exists() and (path / 'checkpoints').is_dir()
+
+
+def _run_networks(workdir: pathlib.Path):
+  if not is_run_dir(workdir):
+    raise FileNotFoundError(f'{workdir} is not a training workdir (no networks.json or checkpoints/)')
+  kwargs = json.loads((workdir / 'networks.json').read_text())
+  return generator_from_kwargs(kwargs['G']), discriminator_from_kwargs(kwargs['D'])
+
+
+def _checkpoint_or_latest(checkpointer: Checkpointer, workdir: pathlib.Path, step: int | None) -> int:
+  step = checkpointer.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f'{workdir} has no complete checkpoint yet')
+  return step
+
+
+def load_run(workdir: str | pathlib.Path, step: int | None = None):
+  """(state, G, D, config) of a run's checkpoint (the newest complete one by default), replicated.
+
+  The whole training state, optimizers included (for tests and tools that continue a run).
+  """
+  workdir = pathlib.Path(workdir)
+  G, D = _run_networks(workdir)
+  config = ml_collections.ConfigDict(json.loads((workdir / 'config.json').read_text()))
+  G_opt, D_opt = build_optimizers(config)
+  abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(data_mesh()))
+  checkpointer = Checkpointer(workdir)
+  try:
+    state, _ = checkpointer.restore(_checkpoint_or_latest(checkpointer, workdir, step), abstract)
+  finally:
+    checkpointer.close()
+  return state, G, D, config
+
+
+def checkpoint_step(workdir: str | pathlib.Path, checkpoint: str = 'latest') -> int | None:
+  """The step that ``checkpoint`` names: 'latest' -> None (the newest), 'best' -> ``best.json``'s, or a number."""
+  if checkpoint == 'latest':
+    return None
+  if checkpoint == 'best':
+    path = pathlib.Path(workdir) / 'best.json'
+    if not path.exists():
+      raise FileNotFoundError(f'{workdir} has no best.json: the run was trained without --config.metrics')
+    return int(json.loads(path.read_text())['step'])
+  if not str(checkpoint).isdigit():
+    raise ValueError(f"checkpoint must be 'latest', 'best' or a step number, got {checkpoint!r}")
+  return int(checkpoint)
+
+
+def load_run_networks(workdir: str | pathlib.Path, checkpoint: str = 'latest',
+                      keys=NETWORK_KEYS) -> dict[str, LoadedNetwork]:
+  """The networks ``keys`` (of G, D, G_ema) of a run's checkpoint ('latest', 'best' or a step number).
+
+  Restores only those networks' variables (no optimizer state).
+  """
+  workdir = pathlib.Path(workdir)
+  G, D = _run_networks(workdir)
+  modules = {name: module for name, module in (('G', G), ('D', D), ('G_ema', G)) if name in keys}
+  sharding = replicated(data_mesh())
+  abstract = {name: _with_sharding(abstract_variables(module), sharding) for name, module in modules.items()}
+  checkpointer = Checkpointer(workdir)
+  try:
+    step = _checkpoint_or_latest(checkpointer, workdir, checkpoint_step(workdir, checkpoint))
+    variables = checkpointer.restore_parts(step, abstract)
+  finally:
+    checkpointer.close()
+  return {name: LoadedNetwork(module=module, variables=variables[name], init_kwargs=module_kwargs(module),
+                              class_name=type(module).__name__) for name, module in modules.items()}
+
+
+def _with_sharding(tree, sharding):
+  return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding), tree)
