@@ -11,9 +11,14 @@ fixed-size canvas that holds the largest padding the official code can choose (`
 side): the reflected image sits at the canvas origin as in the official padded image, with the
 official (dynamic) extent; what lies beyond that extent is zero, as in the official code, where
 it is outside the array. The values are therefore the official ones while shapes stay static.
+To spend less at small ``p`` (small padding), the canvas comes in a few static sizes
+(``CANVAS_FRACTIONS`` of the largest padding); ``lax.switch`` runs the smallest that holds the
+batch's padding. The size changes the cost, never the values.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import jax
@@ -24,6 +29,7 @@ from stylegan2_jax.augment import filters
 from stylegan2_jax.augment.settings import AugmentSettings
 
 F32 = jnp.float32
+CANVAS_FRACTIONS = (0.25, 0.5, 0.75, 1.0)  # canvas sizes: these fractions of the largest padding, 2 * (size - 1)
 
 
 def _mm(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
@@ -168,27 +174,40 @@ def _reflect_gather(x: jnp.ndarray, axis: int, before: jnp.ndarray, size: int, c
   return jnp.take_along_axis(x, pos.reshape(shape), axis=axis)
 
 
-def _padded_upsampled_canvas(x: jnp.ndarray, pad: jnp.ndarray) -> jnp.ndarray:
-  """Reflect-pad (per sample) and upsample 2x with sym6, on a static canvas (NHWC in and out)."""
-  n, h, w, _ = x.shape
-  canvas_h, canvas_w = 3 * h - 2, 3 * w - 2  # the largest padded size: (W - 1) on both sides
+def _padded_upsampled_canvas(x: jnp.ndarray, pad: jnp.ndarray, extra_h: int, extra_w: int) -> jnp.ndarray:
+  """Reflect-pad (per sample) and upsample 2x with sym6, on a static canvas (NCHW in and out).
+
+  The canvas holds ``H + extra_h`` x ``W + extra_w`` padded pixels, at least every sample's padded size.
+  """
+  n, _, h, w = x.shape
+  canvas_h, canvas_w = h + extra_h, w + extra_w
   px0, px1, py0, py1 = (pad[:, k] for k in range(4))
-  x = _reflect_gather(x, 2, px0, w, canvas_w)
-  x = x * (jnp.arange(canvas_w)[None, :] < (w + px0 + px1)[:, None]).astype(x.dtype)[:, None, :, None]
-  x = filters.upsample_1d(x, filters.HZ_GEOM, axis=2)
-  x = _reflect_gather(x, 1, py0, h, canvas_h)
-  x = x * (jnp.arange(canvas_h)[None, :] < (h + py0 + py1)[:, None]).astype(x.dtype)[:, :, None, None]
-  return filters.upsample_1d(x, filters.HZ_GEOM, axis=1)
+  x = _reflect_gather(x, 3, px0, w, canvas_w)
+  x = x * (jnp.arange(canvas_w)[None, :] < (w + px0 + px1)[:, None]).astype(x.dtype)[:, None, None, :]
+  x = filters.upsample_1d(x, filters.HZ_GEOM, axis=3)
+  x = _reflect_gather(x, 2, py0, h, canvas_h)
+  x = x * (jnp.arange(canvas_h)[None, :] < (h + py0 + py1)[:, None]).astype(x.dtype)[:, None, :, None]
+  return filters.upsample_1d(x, filters.HZ_GEOM, axis=2)
+
+
+def _canvas_sizes(height: int, width: int, fractions) -> list[tuple[int, int]]:
+  """The static canvas paddings ``(extra_h, extra_w)`` to choose from, smallest first."""
+  sizes = []
+  for fraction in fractions:
+    size = (max(int(np.ceil(fraction * 2 * (height - 1))), 0), max(int(np.ceil(fraction * 2 * (width - 1))), 0))
+    if size not in sizes:
+      sizes.append(size)
+  return sizes
 
 
 def grid_sample_bilinear(x: jnp.ndarray, ix: jnp.ndarray, iy: jnp.ndarray, h_valid: jnp.ndarray,
                          w_valid: jnp.ndarray) -> jnp.ndarray:
-  """Bilinear sampling of NHWC ``x`` at pixel coordinates ``ix, iy [N, P]``, zero outside ``[0, w_valid) x [0, h_valid)``.
+  """Bilinear sampling of NCHW ``x`` at pixel coordinates ``ix, iy [N, P]`` -> ``[N, C, P]``; zero outside ``[0, w_valid) x [0, h_valid)``.
 
   The per-sample valid extent may be smaller than the array (torch ``grid_sample`` with
   ``padding_mode='zeros'``, in unnormalized pixel coordinates).
   """
-  n, h, w, c = x.shape
+  n, c, h, w = x.shape
   x0 = jnp.floor(ix)
   y0 = jnp.floor(iy)
   wx = ix - x0
@@ -196,25 +215,30 @@ def grid_sample_bilinear(x: jnp.ndarray, ix: jnp.ndarray, iy: jnp.ndarray, h_val
   ex, ey = 1 - wx, 1 - wy
   x0 = x0.astype(jnp.int32)
   y0 = y0.astype(jnp.int32)
-  flat = x.reshape(n, h * w, c)
+  flat = x.reshape(n, c, h * w)
   out = None
   for dy, fy in ((0, ey), (1, wy)):
     for dx, fx in ((0, ex), (1, wx)):
       xi, yi = x0 + dx, y0 + dy
       valid = (xi >= 0) & (xi < w_valid[:, None]) & (yi >= 0) & (yi < h_valid[:, None])
       idx = jnp.clip(yi, 0, h - 1) * w + jnp.clip(xi, 0, w - 1)
-      val = jnp.take_along_axis(flat, idx[:, :, None], axis=1)
-      term = val * jnp.where(valid, fy * fx, 0)[:, :, None]
+      val = jnp.take_along_axis(flat, idx[:, None, :], axis=2)
+      term = val * jnp.where(valid, fy * fx, 0)[:, None, :]
       out = term if out is None else out + term
   return out
 
 
-def apply_geometric(images: jnp.ndarray, g_inv: jnp.ndarray, shards: int = 1):
+def _resample(x, pad, ix, iy, h_up, w_up, extra_h, extra_w):
+  canvas = _padded_upsampled_canvas(x, pad, extra_h, extra_w)
+  return grid_sample_bilinear(canvas, ix, iy, h_up, w_up)
+
+
+def apply_geometric(images: jnp.ndarray, g_inv: jnp.ndarray, shards: int = 1,
+                    canvas_fractions: tuple[float, ...] = CANVAS_FRACTIONS):
   """Resamples NCHW ``images`` by ``G_inv`` as the official pipe; returns ``(images, pad, theta)``."""
   n, c, h, w = images.shape
   pad = reflect_padding(g_inv, h, w, shards)
   theta, h_up, w_up = sampling_matrix(g_inv, pad, h, w)
-  x = _padded_upsampled_canvas(jnp.transpose(images, (0, 2, 3, 1)), pad)
   w_out, h_out = 2 * w + 4 * filters.HZ_PAD, 2 * h + 4 * filters.HZ_PAD
   bx = jnp.asarray(_torch_linspace_centers(w_out))[None, None, :]
   by = jnp.asarray(_torch_linspace_centers(h_out))[None, :, None]
@@ -222,11 +246,24 @@ def apply_geometric(images: jnp.ndarray, g_inv: jnp.ndarray, shards: int = 1):
   gx = bx * t[:, 0, 0] + by * t[:, 0, 1] + t[:, 0, 2]  # [N, Hout, Wout]
   gy = bx * t[:, 1, 0] + by * t[:, 1, 1] + t[:, 1, 2]
   wf, hf = w_up.astype(F32)[:, None, None], h_up.astype(F32)[:, None, None]
-  ix = gx * (wf / 2) + (wf - 1) / 2
-  iy = gy * (hf / 2) + (hf - 1) / 2
-  x = grid_sample_bilinear(x, ix.reshape(n, -1), iy.reshape(n, -1), h_up, w_up)
-  x = x.reshape(n, h_out, w_out, c)
+  ix = (gx * (wf / 2) + (wf - 1) / 2).reshape(n, -1)
+  iy = (gy * (hf / 2) + (hf - 1) / 2).reshape(n, -1)
+  x = images
+  sizes = _canvas_sizes(h, w, canvas_fractions)
+  if sizes[-1] != (2 * (h - 1), 2 * (w - 1)):
+    raise ValueError('apply_geometric: the largest canvas must hold the largest padding (fraction 1)')
+  branches = [functools.partial(_resample, extra_h=eh, extra_w=ew) for eh, ew in sizes]
+  operands = (x, pad, ix, iy, h_up, w_up)
+  if len(branches) == 1:
+    x = branches[0](*operands)
+  else:
+    need_h = jnp.max(pad[:, 2] + pad[:, 3])
+    need_w = jnp.max(pad[:, 0] + pad[:, 1])
+    fits = [(need_h <= eh) & (need_w <= ew) for eh, ew in sizes[:-1]]
+    index = len(sizes) - 1 - jnp.sum(jnp.stack(fits).astype(jnp.int32))  # the smallest canvas that fits
+    x = lax.switch(index, branches, *operands)
+  x = x.reshape(n, c, h_out, w_out)
   crop = 1  # the official padding -2 * Hz_pad on top of downsample2d's own (len(f) - 1) // 2
+  x = filters.downsample_1d(x, filters.HZ_GEOM, axis=3, crop=crop)
   x = filters.downsample_1d(x, filters.HZ_GEOM, axis=2, crop=crop)
-  x = filters.downsample_1d(x, filters.HZ_GEOM, axis=1, crop=crop)
-  return jnp.transpose(x, (0, 3, 1, 2)), pad, theta
+  return x, pad, theta

@@ -132,3 +132,13 @@ def test_sym6_up_and_down_are_an_orthogonal_pair():
   # down(up(x)) = x away from the borders (the pipe's crop of 1 keeps the two aligned).
   down = filters.downsample_1d(jnp.pad(up, [(0, 0), (6, 6)]), filters.HZ_GEOM, axis=1, crop=1)
   np.testing.assert_allclose(down[:, 6:-6], x[:, 6:-6], atol=1e-5)
+
+
+@pytest.mark.parametrize('p', [0.05, 1.0])
+def test_canvas_size_changes_the_cost_not_the_values(p):
+  from stylegan2_jax.augment import geometric
+  settings, images, draws = images_and_draws('bg', (4, 3, 16, 16), seed=9)
+  g_inv = geometric.geometric_matrix(draws, jnp.float32(p), settings, 16, 16)
+  apply = jax.jit(geometric.apply_geometric, static_argnames=('shards', 'canvas_fractions'))
+  largest = apply(images, g_inv, canvas_fractions=(1.0,))[0]
+  np.testing.assert_allclose(apply(images, g_inv)[0], largest, rtol=1e-6, atol=1e-6)
