@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import jax
 import jax.numpy as jnp
 from jax import lax
 
