@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import itertools
 import json
 import os
 import pathlib
@@ -68,7 +69,9 @@ def process_items(items: Iterable[Any], fn: Callable[[Any], tuple[str, dict]], s
 
   items = iter(items)
   with concurrent.futures.ThreadPoolExecutor(num_threads) as pool:
-    window = collections.deque(pool.submit(guarded, item) for item, _ in zip(items, range(4 * num_threads)))
+    # islice, not zip(items, range(n)): zip pulls one more item from ``items`` before it sees that the range
+    # is exhausted, and that item would be lost.
+    window = collections.deque(pool.submit(guarded, item) for item in itertools.islice(items, 4 * num_threads))
     while window:
       item, result, error = window.popleft().result()
       next_item = next(items, _END)
