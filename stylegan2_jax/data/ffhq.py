@@ -69,6 +69,8 @@ class Ffhq(tfds.core.GeneratorBasedBuilder):
     reader = ImageCollectionReader(source)
     if not reader.images:
       raise FileNotFoundError(f'no images in {source}. {self.MANUAL_DOWNLOAD_INSTRUCTIONS}')
+    for name, reason in reader.left_out:
+      self.skipped.add(name, reason)
     res = self.builder_config.resolution
 
     def example(item: RawImage):

@@ -3,8 +3,8 @@
 Each image is decoded (grayscale, RGBA, palette and 16-bit files are converted),
 cropped or padded as the config says and resized to the square resolution;
 optional class labels come from the first-level subfolders. Files that cannot
-be used (corrupt, unreadable, not an image, too small for the transform, no
-class folder) are skipped and listed in the dataset's report, never stop the
+be used (corrupt, unreadable, not an image, not a regular file, a broken
+link, too small for the transform, no class folder) are skipped and listed in the dataset's report, never stop the
 build. Examples are stored in path order.
 
     builder = image_collection_builder('~/paintings', resolution=256, data_dir='~/datasets', name='paintings')
@@ -68,8 +68,8 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self):
     cfg = self.builder_config
     reader = self.reader
-    for name in reader.ignored:
-      self.skipped.add(name, 'not an image: unknown file type')
+    for name, reason in reader.left_out:
+      self.skipped.add(name, reason)
     images = reader.images[:cfg.max_images] if cfg.max_images else reader.images
     class_index = {name: i for i, name in enumerate(reader.class_names)}
 
