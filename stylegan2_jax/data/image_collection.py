@@ -17,9 +17,9 @@ import re
 
 import tensorflow_datasets as tfds
 
-from stylegan2_jax.data.image_prep import TRANSFORMS, decode_image, encode_png, transform_image
+from stylegan2_jax.data.image_prep import MAX_IMAGE_PIXELS, TRANSFORMS, decode_image, encode_png, transform_image
 from stylegan2_jax.data.prepare import SkipItem, SkipReport, check_output_resolution, process_items
-from stylegan2_jax.data.raw_images import ImageCollectionReader, RawImage
+from stylegan2_jax.data.raw_images import MAX_IMAGE_BYTES, ImageCollectionReader, RawImage
 
 
 @dataclasses.dataclass(eq=False)
@@ -39,9 +39,12 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version('1.0.0')
   RELEASE_NOTES = {'1.0.0': 'First version.'}
 
-  def __init__(self, *, config: ImageCollectionConfig, num_threads: int | None = None, **kwargs):
+  def __init__(self, *, config: ImageCollectionConfig, num_threads: int | None = None,
+               max_image_bytes: int = MAX_IMAGE_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS, **kwargs):
     self.skipped = SkipReport()
     self.num_threads = num_threads
+    self.max_image_bytes = max_image_bytes    # larger files (or zip members, inflated) are skipped as too large
+    self.max_image_pixels = max_image_pixels  # larger images (width x height) are skipped before decoding
     self._reader: ImageCollectionReader | None = None
     super().__init__(config=config, **kwargs)
 
@@ -49,7 +52,8 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
   def reader(self) -> ImageCollectionReader:
     """The source listing (read lazily: not needed to load an already prepared dataset)."""
     if self._reader is None:
-      self._reader = ImageCollectionReader(self.builder_config.source, self.builder_config.labels)
+      self._reader = ImageCollectionReader(self.builder_config.source, self.builder_config.labels,
+                                           self.max_image_bytes)
     return self._reader
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -76,7 +80,8 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
     def example(item: RawImage):
       if cfg.labels and item.label is None:
         raise SkipItem('no class: not inside a class subfolder')
-      pixels = transform_image(decode_image(reader.read(item.path), cfg.channels), cfg.resolution, cfg.transform)
+      image = decode_image(reader.read(item.path), cfg.channels, self.max_image_pixels)
+      pixels = transform_image(image, cfg.resolution, cfg.transform)
       ex = dict(image=encode_png(pixels), filename=item.path)
       if cfg.labels:
         ex['label'] = class_index[item.label]
@@ -87,8 +92,13 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
 
 def image_collection_builder(source: str, resolution: int, data_dir: str | None = None, name: str | None = None,
                              transform: str = 'center-crop', channels: int = 3, labels: bool = False,
-                             max_images: int | None = None, num_threads: int | None = None) -> Stylegan2Images:
-  """The builder of one prepared collection, ``<data_dir>/stylegan2_images/<name>/1.0.0``."""
+                             max_images: int | None = None, num_threads: int | None = None,
+                             max_image_bytes: int = MAX_IMAGE_BYTES,
+                             max_image_pixels: int = MAX_IMAGE_PIXELS) -> Stylegan2Images:
+  """The builder of one prepared collection, ``<data_dir>/stylegan2_images/<name>/1.0.0``.
+
+  Files over ``max_image_bytes`` or images over ``max_image_pixels`` are skipped as "too large".
+  """
   check_output_resolution(resolution)
   if transform not in TRANSFORMS:
     raise ValueError(f'unknown --transform {transform!r}; use one of {", ".join(TRANSFORMS)}')
@@ -102,4 +112,5 @@ def image_collection_builder(source: str, resolution: int, data_dir: str | None 
   config = ImageCollectionConfig(name=name, source=str(source), resolution=resolution, transform=transform,
                                  channels=channels, labels=labels, max_images=max_images,
                                  description=f'images from {source}')
-  return Stylegan2Images(config=config, data_dir=data_dir, file_format='array_record', num_threads=num_threads)
+  return Stylegan2Images(config=config, data_dir=data_dir, file_format='array_record', num_threads=num_threads,
+                         max_image_bytes=max_image_bytes, max_image_pixels=max_image_pixels)

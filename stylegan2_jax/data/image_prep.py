@@ -24,21 +24,34 @@ from PIL import Image
 from stylegan2_jax.data.prepare import SkipItem
 
 TRANSFORMS = ('center-crop', 'center-crop-wide', 'pad', 'stretch')
+MAX_IMAGE_PIXELS = 2 ** 26  # default cap on width x height of one decoded image (8192x8192); larger ones are skipped
 
 
 class TooSmallError(SkipItem, ValueError):
   """The image is too small for the transform (the official tool skips it); the message starts "too small: "."""
 
 
-def decode_image(data: bytes, channels: int = 3) -> Image.Image:
+class TooLargeError(SkipItem, ValueError):
+  """The image has more pixels than allowed (a decompression bomb or a huge scan); the message starts "too large: "."""
+
+
+def decode_image(data: bytes, channels: int = 3, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
   """Decodes PNG/JPEG/WebP/... bytes into an 'RGB' (channels=3) or 'L' (channels=1) PIL image.
 
   Transparent images are composited over white; palette and 16-bit images are converted.
-  Raises ``OSError``/``ValueError`` (from PIL) for unreadable data.
+  An image of more than ``max_pixels`` pixels (read from its header, before any
+  pixel is decoded) raises :class:`TooLargeError`. Raises ``OSError``/``ValueError``
+  (from PIL) for unreadable data.
   """
   if channels not in (1, 3):
     raise ValueError(f'channels must be 1 (grayscale) or 3 (RGB), got {channels}')
-  image = Image.open(io.BytesIO(data))
+  try:
+    image = Image.open(io.BytesIO(data))  # reads the header only
+  except Image.DecompressionBombError as error:  # PIL's own (higher) limit, checked in open()
+    raise TooLargeError(f'too large: {error}') from None
+  w, h = image.size
+  if w * h > max_pixels:
+    raise TooLargeError(f'too large: {w}x{h} is {w * h:,} pixels, over the limit of {max_pixels:,} per image')
   image.load()
   if image.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
     image = Image.fromarray((np.asarray(image, np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))

@@ -3,7 +3,10 @@
 Only regular files are ever opened: FIFOs, sockets and devices (also behind a
 symbolic link, e.g. a link to ``/dev/zero``), dangling or looping links and
 links to folders are listed in :attr:`ImageCollectionReader.left_out` with the
-reason, as are files that are not images.
+reason, as are files that are not images. Reads are bounded: a file or zip
+member larger than ``max_image_bytes`` (by its recorded size, or by the bytes
+actually read or inflated, so a zip header that understates the size is caught
+too) is skipped as "too large" without being read whole.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import zipfile
 from stylegan2_jax.data.prepare import SkipItem
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff')
+MAX_IMAGE_BYTES = 256 * 2 ** 20  # default cap on one image file's size (or a zip member's inflated size), bytes
+_CHUNK_BYTES = 2 ** 20           # read and inflate in chunks of this many bytes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +84,8 @@ class ImageCollectionReader:
   threads (one zip handle per thread).
   """
 
-  def __init__(self, source: str | pathlib.Path, labels_from_subfolders: bool = False):
+  def __init__(self, source: str | pathlib.Path, labels_from_subfolders: bool = False,
+               max_image_bytes: int = MAX_IMAGE_BYTES):
     self.source = pathlib.Path(source).expanduser()
     if not self.source.exists():
       raise FileNotFoundError(f'image source {self.source} does not exist: give a folder of images or a .zip')
@@ -90,6 +96,7 @@ class ImageCollectionReader:
     if self.is_zip and not zipfile.is_zipfile(self.source):
       raise ValueError(f'{self.source} is neither a folder nor a zip archive')
     self.labels_from_subfolders = labels_from_subfolders
+    self.max_image_bytes = max_image_bytes
     self._local = threading.local()
     self.images: list[RawImage] = []
     self.left_out: list[tuple[str, str]] = []
@@ -133,16 +140,22 @@ class ImageCollectionReader:
     return sorted({image.label for image in self.images if image.label is not None})
 
   def read(self, path: str) -> bytes:
-    """The raw bytes of one listed file; raises :class:`SkipItem` if it is no longer a regular file."""
+    """The raw bytes of one listed file; raises :class:`SkipItem` if it is too large or no longer a regular file."""
     if not self.is_zip:
       return self._read_regular_file(self.source / path)
     archive = getattr(self._local, 'archive', None)
     if archive is None:
       archive = self._local.archive = zipfile.ZipFile(self.source)
-    return archive.read(path)
+    info = archive.getinfo(path)
+    self._check_size(info.file_size, 'inflates to')
+    with archive.open(info) as member:
+      return read_capped(member, self.max_image_bytes)
 
-  @staticmethod
-  def _read_regular_file(path: pathlib.Path) -> bytes:
+  def _check_size(self, size: int, what: str) -> None:
+    if size > self.max_image_bytes:
+      raise SkipItem(f'too large: {what} {size:,} bytes, over the limit of {self.max_image_bytes:,} per image')
+
+  def _read_regular_file(self, path: pathlib.Path) -> bytes:
     # Checked again here (the folder may have changed since it was listed); opened without blocking so a FIFO
     # put in its place cannot hang the build, and checked once more on the open descriptor before reading.
     problem = _folder_entry_problem(path)
@@ -150,7 +163,21 @@ class ImageCollectionReader:
       raise SkipItem(problem)
     fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_NOCTTY', 0))
     with open(fd, 'rb', closefd=True) as file:
-      kind = special_file_kind(os.fstat(fd).st_mode)
+      info = os.fstat(fd)
+      kind = special_file_kind(info.st_mode)
       if kind is not None:
         raise SkipItem(f'not a regular file: {kind}')
-      return file.read()
+      self._check_size(info.st_size, 'file of')
+      return read_capped(file, self.max_image_bytes)
+
+
+def read_capped(stream, max_bytes: int) -> bytes:
+  """All bytes of ``stream``, read in chunks; raises :class:`SkipItem` ("too large") once more than ``max_bytes``
+  come, before reading further."""
+  chunks, total = [], 0
+  while chunk := stream.read(min(_CHUNK_BYTES, max_bytes + 1 - total)):
+    total += len(chunk)
+    if total > max_bytes:
+      raise SkipItem(f'too large: more than {max_bytes:,} bytes when read or inflated, over the limit per image')
+    chunks.append(chunk)
+  return b''.join(chunks)
