@@ -18,7 +18,8 @@ import re
 import tensorflow_datasets as tfds
 
 from stylegan2_jax.data.image_prep import MAX_IMAGE_PIXELS, TRANSFORMS, decode_image, encode_png, transform_image
-from stylegan2_jax.data.prepare import SkipItem, SkipReport, check_output_resolution, process_items
+from stylegan2_jax.data.prepare import (SkipItem, SkipReport, check_dataset_name, check_output_resolution,
+                                       process_items)
 from stylegan2_jax.data.raw_images import MAX_IMAGE_BYTES, ImageCollectionReader, RawImage
 
 
@@ -41,6 +42,7 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
 
   def __init__(self, *, config: ImageCollectionConfig, num_threads: int | None = None,
                max_image_bytes: int = MAX_IMAGE_BYTES, max_image_pixels: int = MAX_IMAGE_PIXELS, **kwargs):
+    check_dataset_name(config.name)  # the config name is a folder under data_dir: never "..", "a/b", "/abs"
     self.skipped = SkipReport()
     self.num_threads = num_threads
     self.max_image_bytes = max_image_bytes    # larger files (or zip members, inflated) are skipped as too large
@@ -107,8 +109,7 @@ def image_collection_builder(source: str, resolution: int, data_dir: str | None 
   if name is None:
     stem = re.sub(r'[^a-z0-9_]+', '_', str(source).rstrip('/').split('/')[-1].lower().removesuffix('.zip'))
     name = f'{stem.strip("_") or "images"}_{resolution}'
-  if not re.fullmatch(r'[a-z0-9_.-]+', name):
-    raise ValueError(f'--name {name!r}: use lower-case letters, digits, "_", "-" and "."')
+  check_dataset_name(name)
   config = ImageCollectionConfig(name=name, source=str(source), resolution=resolution, transform=transform,
                                  channels=channels, labels=labels, max_images=max_images,
                                  description=f'images from {source}')

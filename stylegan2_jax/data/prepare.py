@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import pathlib
+import re
 import threading
 from typing import Any, Callable, Iterable, Iterator
 
@@ -46,6 +47,14 @@ def check_output_resolution(resolution: int) -> None:
   """Raises ValueError unless ``resolution`` (the dataset tool's ``--resolution``) is a power of two >= 4."""
   if resolution < 4 or resolution & (resolution - 1):
     raise ValueError(f'--resolution must be a power of two >= 4, got {resolution}')
+
+
+def check_dataset_name(name: str) -> None:
+  """Raises ValueError unless ``name`` (the dataset tool's ``--name``) is a plain folder name: lower-case letters,
+  digits, "_", "-" and ".", starting with a letter or digit (no "..", "/", absolute or empty names)."""
+  if not isinstance(name, str) or not re.fullmatch(r'[a-z0-9][a-z0-9_.-]*', name):
+    raise ValueError(f'--name {name!r} is not a plain name: use lower-case letters, digits, "_", "-" and ".", '
+                     'starting with a letter or digit (it names a folder inside the data directory)')
 
 
 def process_items(items: Iterable[Any], fn: Callable[[Any], tuple[str, dict]], skipped: SkipReport,
