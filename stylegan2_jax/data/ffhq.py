@@ -37,6 +37,8 @@ class Ffhq(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version('1.0.0')
   RELEASE_NOTES = {'1.0.0': 'First version.'}
+  # As the official tools read the images: the stored pixels, whatever an EXIF orientation tag says.
+  report_options = {'exif_orientation': 'ignored'}
   BUILDER_CONFIGS = [FfhqConfig(name=str(res), resolution=res, description=f'{res}x{res} RGB')
                      for res in FFHQ_RESOLUTIONS]
   MANUAL_DOWNLOAD_INSTRUCTIONS = (

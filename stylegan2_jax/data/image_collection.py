@@ -1,7 +1,8 @@
 """A tfds builder for any collection of images: a folder tree or a zip of PNG/JPEG/WebP/... files.
 
 Each image is decoded (grayscale, RGBA, palette and 16-bit files are converted),
-cropped or padded as the config says and resized to the square resolution;
+turned as its EXIF orientation says (as a photo viewer shows it; ``exif_transpose=False``
+keeps the stored pixels, for byte-exact official preprocessing), cropped or padded as the config says and resized to the square resolution;
 optional class labels come from the first-level subfolders. Files that cannot
 be used (corrupt, unreadable, not an image, not a regular file, a broken
 link, too small for the transform, no class folder) are skipped and listed in the dataset's report, never stop the
@@ -17,7 +18,8 @@ import re
 
 import tensorflow_datasets as tfds
 
-from stylegan2_jax.data.image_prep import MAX_IMAGE_PIXELS, TRANSFORMS, decode_image, encode_png, transform_image
+from stylegan2_jax.data.image_prep import (MAX_IMAGE_PIXELS, TRANSFORMS, decode_image_and_orientation, encode_png,
+                                           transform_image)
 from stylegan2_jax.data.prepare import (SkipItem, SkipReport, check_dataset_name, check_output_resolution,
                                        process_items)
 from stylegan2_jax.data.raw_images import MAX_IMAGE_BYTES, ImageCollectionReader, RawImage
@@ -32,6 +34,7 @@ class ImageCollectionConfig(tfds.core.BuilderConfig):
   channels: int = 3                # 3 = RGB, 1 = grayscale
   labels: bool = False             # class labels from the first-level subfolders
   max_images: int | None = None    # use only the first N images (in path order)
+  exif_transpose: bool = True      # turn images as their EXIF orientation tag says (False: the stored pixels)
 
 
 class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
@@ -47,6 +50,7 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
     self.num_threads = num_threads
     self.max_image_bytes = max_image_bytes    # larger files (or zip members, inflated) are skipped as too large
     self.max_image_pixels = max_image_pixels  # larger images (width x height) are skipped before decoding
+    self.exif_oriented: list[str] = []  # images whose EXIF orientation is not upright (turned if exif_transpose)
     self._reader: ImageCollectionReader | None = None
     super().__init__(config=config, **kwargs)
 
@@ -65,7 +69,17 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
     if cfg.labels:
       features['label'] = tfds.features.ClassLabel(names=self.reader.class_names)
     return self.dataset_info_from_configs(features=tfds.features.FeaturesDict(features),
+                                          metadata=tfds.core.MetadataDict(self.report_options),
                                           disable_shuffling=True)  # examples in path order
+
+  @property
+  def report_options(self) -> dict:
+    """Preparation options recorded in the report and the dataset's metadata.json (checked when it is reused)."""
+    return dict(exif_orientation='applied' if self.builder_config.exif_transpose else 'ignored')
+
+  def report_counts(self) -> dict:
+    """What the build found besides skipped files: images with an EXIF orientation other than upright."""
+    return dict(exif_oriented_images=len(self.exif_oriented))
 
   def _split_generators(self, dl_manager):
     del dl_manager
@@ -82,7 +96,10 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
     def example(item: RawImage):
       if cfg.labels and item.label is None:
         raise SkipItem('no class: not inside a class subfolder')
-      image = decode_image(reader.read(item.path), cfg.channels, self.max_image_pixels)
+      image, orientation = decode_image_and_orientation(reader.read(item.path), cfg.channels, self.max_image_pixels,
+                                                        cfg.exif_transpose)
+      if orientation != 1:
+        self.exif_oriented.append(item.path)
       pixels = transform_image(image, cfg.resolution, cfg.transform)
       ex = dict(image=encode_png(pixels), filename=item.path)
       if cfg.labels:
@@ -90,15 +107,18 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
       return item.path, ex
 
     yield from process_items(images, example, self.skipped, self.num_threads, name=lambda item: item.path)
+    self.info.metadata.update(self.report_counts())
 
 
 def image_collection_builder(source: str, resolution: int, data_dir: str | None = None, name: str | None = None,
                              transform: str = 'center-crop', channels: int = 3, labels: bool = False,
                              max_images: int | None = None, num_threads: int | None = None,
                              max_image_bytes: int = MAX_IMAGE_BYTES,
-                             max_image_pixels: int = MAX_IMAGE_PIXELS) -> Stylegan2Images:
+                             max_image_pixels: int = MAX_IMAGE_PIXELS, exif_transpose: bool = True
+                             ) -> Stylegan2Images:
   """The builder of one prepared collection, ``<data_dir>/stylegan2_images/<name>/1.0.0``.
 
+  Images are turned as their EXIF orientation says unless ``exif_transpose`` is False.
   Files over ``max_image_bytes`` or images over ``max_image_pixels`` are skipped as "too large".
   """
   check_output_resolution(resolution)
@@ -112,6 +132,6 @@ def image_collection_builder(source: str, resolution: int, data_dir: str | None 
   check_dataset_name(name)
   config = ImageCollectionConfig(name=name, source=str(source), resolution=resolution, transform=transform,
                                  channels=channels, labels=labels, max_images=max_images,
-                                 description=f'images from {source}')
+                                 exif_transpose=exif_transpose, description=f'images from {source}')
   return Stylegan2Images(config=config, data_dir=data_dir, file_format='array_record', num_threads=num_threads,
                          max_image_bytes=max_image_bytes, max_image_pixels=max_image_pixels)

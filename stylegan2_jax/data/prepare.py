@@ -97,12 +97,22 @@ _END = object()
 
 def prepare(builder, details: dict | None = None) -> dict:
   """Builds ``builder`` as array_record files (if not yet built), writes ``builder.skipped`` as the report, returns
-  the summary."""
+  the summary.
+
+  The summary holds the builder's ``report_options`` (how images were prepared, e.g. ``exif_orientation``) and
+  ``report_counts()``; a dataset already prepared with other options is refused, not silently reused.
+  """
   skipped = builder.skipped
   version_dir = pathlib.Path(builder.data_dir)
   report_path = version_dir / REPORT_NAME
+  options = getattr(builder, 'report_options', {})  # e.g. exif_orientation: applied / ignored
   if builder.is_prepared() and report_path.exists():
-    return json.loads(report_path.read_text())
+    report = json.loads(report_path.read_text())
+    for key, value in options.items():
+      if key in report and report[key] != value:
+        raise ValueError(f'{version_dir} was prepared with {key} {report[key]}, not {value}: give another --name '
+                         'or delete that folder')
+    return report
   if not builder.is_prepared():
     try:
       builder.download_and_prepare(file_format='array_record')
@@ -124,7 +134,7 @@ def prepare(builder, details: dict | None = None) -> dict:
       skipped=len(skipped.items),
       skipped_by_reason=skipped.counts(),
       skipped_files=[dict(item=item, reason=reason) for item, reason in skipped.items],
-      **(details or {}),
+      **{**options, **(builder.report_counts() if hasattr(builder, 'report_counts') else {}), **(details or {})},
   )
   report_path.write_text(json.dumps(summary, indent=2))
   return summary
