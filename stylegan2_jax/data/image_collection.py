@@ -2,11 +2,12 @@
 
 Each image is decoded (grayscale, RGBA, palette and 16-bit files are converted),
 turned as its EXIF orientation says (as a photo viewer shows it; ``exif_transpose=False``
-keeps the stored pixels, for byte-exact official preprocessing), cropped or padded as the config says and resized to the square resolution;
-optional class labels come from the first-level subfolders. Files that cannot
-be used (corrupt, unreadable, not an image, not a regular file, a broken
-link, too small for the transform, no class folder) are skipped and listed in the dataset's report, never stop the
-build. Examples are stored in path order.
+keeps the stored pixels, for byte-exact official preprocessing), cropped or padded
+as the config says and resized to the square resolution; optional class labels
+come from the first-level subfolders. Files that cannot be used (corrupt,
+unreadable, not an image, not a regular file, a broken link, too large, too small
+for the transform, no class folder) are skipped and listed in the dataset's
+report, never stop the build. Examples are stored in path order.
 
     builder = image_collection_builder('~/paintings', resolution=256, data_dir='~/datasets', name='paintings')
 """
@@ -98,9 +99,9 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
         raise SkipItem('no class: not inside a class subfolder')
       image, orientation = decode_image_and_orientation(reader.read(item.path), cfg.channels, self.max_image_pixels,
                                                         cfg.exif_transpose)
+      pixels = transform_image(image, cfg.resolution, cfg.transform)
       if orientation != 1:
         self.exif_oriented.append(item.path)
-      pixels = transform_image(image, cfg.resolution, cfg.transform)
       ex = dict(image=encode_png(pixels), filename=item.path)
       if cfg.labels:
         ex['label'] = class_index[item.label]
