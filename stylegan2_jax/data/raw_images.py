@@ -116,7 +116,7 @@ class ImageCollectionReader:
     entries = []
 
     def unlistable(error: OSError) -> None:
-      name = pathlib.Path(error.filename).relative_to(self.source).as_posix() + '/'
+      name = pathlib.Path(error.filename or self.source).relative_to(self.source).as_posix() + '/'
       entries.append((name, f'unreadable: cannot list the folder ({error.strerror})'))
 
     for folder, dirnames, filenames in os.walk(self.source, onerror=unlistable):

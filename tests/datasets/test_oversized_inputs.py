@@ -40,7 +40,6 @@ _CAPPED_READER = textwrap.dedent('''
 
     readers = [ImageCollectionReader(source) for source in sys.argv[2:]]
     skipped = SkipReport()
-    list(process_items([0], lambda i: (str(i), {}), skipped, 1))  # start the worker thread before the cap
     limit = address_space() + int(sys.argv[1])
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     made = []
