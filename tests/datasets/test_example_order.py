@@ -12,6 +12,7 @@ from PIL import Image
 from stylegan2_jax.data.datasets import load_dataset
 from stylegan2_jax.data.ffhq import ffhq_builder
 from stylegan2_jax.data.image_collection import image_collection_builder
+from stylegan2_jax.data.lsun import lsun_builder
 from stylegan2_jax.data.prepare import SkipReport, prepare, process_items
 from stylegan2_jax.data.sources import TfdsSource
 
@@ -74,3 +75,11 @@ def test_ffhq_example_i_is_file_i(tmp_path):
   source = load_dataset('ffhq', 4, str(tmp_path / 'data'))
   for i in range(10):
     assert (source.read(i)[0] == np.array(_colour(i), np.uint8)[:, None, None]).all(), f'example {i}'
+
+
+def test_lsun_keeps_the_source_order(tmp_path):
+  records = [dict(image=np.full((8, 8, 3), _colour(i), np.uint8), id=f'id{i:02d}'.encode()) for i in range(20)]
+  summary = prepare(lsun_builder('cat', 4, data_dir=str(tmp_path), source=records, num_threads=1))
+  assert (summary['images'], summary['skipped']) == (20, 0)
+  source = load_dataset('lsun_cat', 4, str(tmp_path))
+  assert [source._source[i]['id'].decode() for i in range(20)] == [f'id{i:02d}' for i in range(20)]
