@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
   images.add_argument('--labels', action='store_true', help='class labels from the first-level subfolders')
   images.add_argument('--name', default=None, help='dataset name (default: <source name>_<resolution>)')
   images.add_argument('--max-images', type=int, default=None, help='use only the first N images (path order)')
+  images.add_argument('--ignore-exif-orientation', action='store_true',
+                      help='keep the stored pixels instead of turning photos as their EXIF orientation says')
 
   ffhq = kinds.add_parser('ffhq', help='FFHQ from the official 1024x1024 PNGs (folder or zip)')
   ffhq.add_argument('--source', required=True, help='the images1024x1024 folder, or a zip of it')
@@ -55,7 +57,8 @@ def run_dataset_command(args: argparse.Namespace) -> dict:
   if args.kind == 'images':
     from stylegan2_jax.data.image_collection import image_collection_builder  # pylint: disable=import-outside-toplevel
     builder = image_collection_builder(args.source, args.resolution, data_dir, args.name, args.transform,
-                                       args.channels, args.labels, args.max_images, args.threads)
+                                       args.channels, args.labels, args.max_images, args.threads,
+                                       exif_transpose=not args.ignore_exif_orientation)
     train_with = builder.data_dir
     details = dict(source=args.source, transform=args.transform)
   elif args.kind == 'ffhq':

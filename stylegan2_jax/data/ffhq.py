@@ -37,6 +37,8 @@ class Ffhq(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version('1.0.0')
   RELEASE_NOTES = {'1.0.0': 'First version.'}
+  # As the official tools read the images: the stored pixels, whatever an EXIF orientation tag says.
+  report_options = {'exif_orientation': 'ignored'}
   BUILDER_CONFIGS = [FfhqConfig(name=str(res), resolution=res, description=f'{res}x{res} RGB')
                      for res in FFHQ_RESOLUTIONS]
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
@@ -69,6 +71,8 @@ class Ffhq(tfds.core.GeneratorBasedBuilder):
     reader = ImageCollectionReader(source)
     if not reader.images:
       raise FileNotFoundError(f'no images in {source}. {self.MANUAL_DOWNLOAD_INSTRUCTIONS}')
+    for name, reason in reader.left_out:
+      self.skipped.add(name, reason)
     res = self.builder_config.resolution
 
     def example(item: RawImage):

@@ -9,6 +9,11 @@ The transforms follow NVIDIA's dataset tools:
 - ``pad``: the image in the middle of a black square, then resized (keeps the whole image);
 - ``stretch``: resized to the square directly, changing the aspect ratio.
 
+Photos carry an EXIF orientation tag saying how a viewer should turn them;
+:func:`decode_image` applies it with ``exif_transpose=True`` (the default of
+image folders and zips) and leaves the stored pixels as they are otherwise
+(FFHQ and LSUN, as the official tools read them).
+
 Resizing uses PIL's Lanczos filter as the official tool does. FFHQ's lower
 resolutions come from repeated 2x2 box averaging of the 1024x1024 originals
 (the original StyleGAN2 ``dataset_tool.py create_from_images``), see :func:`box_downsample`.
@@ -19,27 +24,60 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from stylegan2_jax.data.prepare import SkipItem
 
 TRANSFORMS = ('center-crop', 'center-crop-wide', 'pad', 'stretch')
+EXIF_ORIENTATION = 0x0112  # the EXIF tag: 1 = upright, 2-8 = mirrored and/or turned by 90/180/270 degrees
+MAX_IMAGE_PIXELS = 2 ** 26  # default cap on width x height of one decoded image (8192x8192); larger ones are skipped
 
 
 class TooSmallError(SkipItem, ValueError):
   """The image is too small for the transform (the official tool skips it); the message starts "too small: "."""
 
 
-def decode_image(data: bytes, channels: int = 3) -> Image.Image:
+class TooLargeError(SkipItem, ValueError):
+  """The image has more pixels than allowed (a decompression bomb or a huge scan); the message starts "too large: "."""
+
+
+def decode_image(data: bytes, channels: int = 3, max_pixels: int = MAX_IMAGE_PIXELS,
+                 exif_transpose: bool = False) -> Image.Image:
   """Decodes PNG/JPEG/WebP/... bytes into an 'RGB' (channels=3) or 'L' (channels=1) PIL image.
 
-  Transparent images are composited over white; palette and 16-bit images are converted.
-  Raises ``OSError``/``ValueError`` (from PIL) for unreadable data.
+  See :func:`decode_image_and_orientation`, which also returns the EXIF orientation tag.
+  """
+  return decode_image_and_orientation(data, channels, max_pixels, exif_transpose)[0]
+
+
+def decode_image_and_orientation(data: bytes, channels: int = 3, max_pixels: int = MAX_IMAGE_PIXELS,
+                                 exif_transpose: bool = False) -> tuple[Image.Image, int]:
+  """Decodes image bytes as :func:`decode_image`; returns (image, EXIF orientation tag, 1 when upright or absent).
+
+  With ``exif_transpose`` the image is turned and mirrored as its orientation tag
+  says, so it looks as in a photo viewer. Transparent images are composited over
+  white; palette and 16-bit images are converted. An image of more than
+  ``max_pixels`` pixels (read from its header, before any pixel is decoded)
+  raises :class:`TooLargeError`. Raises ``OSError``/``ValueError`` (from PIL) for
+  unreadable data.
   """
   if channels not in (1, 3):
     raise ValueError(f'channels must be 1 (grayscale) or 3 (RGB), got {channels}')
-  image = Image.open(io.BytesIO(data))
+  try:
+    image = Image.open(io.BytesIO(data))  # reads the header only
+  except Image.DecompressionBombError as error:  # PIL's own (higher) limit, checked in open()
+    raise TooLargeError(f'too large: {error}') from None
+  w, h = image.size
+  if w * h > max_pixels:
+    raise TooLargeError(f'too large: {w}x{h} is {w * h:,} pixels, over the limit of {max_pixels:,} per image')
   image.load()
+  try:
+    orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+  except Exception:  # pylint: disable=broad-except  # malformed EXIF: viewers show the stored pixels, as here
+    orientation = 1
+  orientation = orientation if orientation in range(1, 9) else 1  # viewers ignore invalid values too
+  if exif_transpose and orientation != 1:
+    image = ImageOps.exif_transpose(image)
   if image.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
     image = Image.fromarray((np.asarray(image, np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
   if image.mode == 'P':
@@ -48,7 +86,7 @@ def decode_image(data: bytes, channels: int = 3) -> Image.Image:
     rgba = image.convert('RGBA')
     background = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
     image = Image.alpha_composite(background, rgba)
-  return image.convert('RGB' if channels == 3 else 'L')
+  return image.convert('RGB' if channels == 3 else 'L'), orientation
 
 
 def transform_image(image: Image.Image, resolution: int, transform: str = 'center-crop',

@@ -48,6 +48,8 @@ class Stylegan2Lsun(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version('1.0.0')
   RELEASE_NOTES = {'1.0.0': 'First version.'}
+  # As the official tools read the images: the stored pixels, whatever an EXIF orientation tag says.
+  report_options = {'exif_orientation': 'ignored'}
 
   def __init__(self, *, config: LsunConfig, num_threads: int | None = None, source=None, **kwargs):
     self.skipped = SkipReport()

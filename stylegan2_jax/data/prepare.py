@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import itertools
 import json
 import os
 import pathlib
+import re
 import threading
 from typing import Any, Callable, Iterable, Iterator
 
@@ -47,6 +49,14 @@ def check_output_resolution(resolution: int) -> None:
     raise ValueError(f'--resolution must be a power of two >= 4, got {resolution}')
 
 
+def check_dataset_name(name: str) -> None:
+  """Raises ValueError unless ``name`` (the dataset tool's ``--name``) is a plain folder name: lower-case letters,
+  digits, "_", "-" and ".", starting with a letter or digit (no "..", "/", absolute or empty names)."""
+  if not isinstance(name, str) or not re.fullmatch(r'[a-z0-9][a-z0-9_.-]*', name):
+    raise ValueError(f'--name {name!r} is not a plain name: use lower-case letters, digits, "_", "-" and ".", '
+                     'starting with a letter or digit (it names a folder inside the data directory)')
+
+
 def process_items(items: Iterable[Any], fn: Callable[[Any], tuple[str, dict]], skipped: SkipReport,
                   num_threads: int | None = None, name: Callable[[Any], str] = str
                   ) -> Iterator[tuple[str, dict]]:
@@ -68,7 +78,9 @@ def process_items(items: Iterable[Any], fn: Callable[[Any], tuple[str, dict]], s
 
   items = iter(items)
   with concurrent.futures.ThreadPoolExecutor(num_threads) as pool:
-    window = collections.deque(pool.submit(guarded, item) for item, _ in zip(items, range(4 * num_threads)))
+    # islice, not zip(items, range(n)): zip pulls one more item from ``items`` before it sees that the range
+    # is exhausted, and that item would be lost.
+    window = collections.deque(pool.submit(guarded, item) for item in itertools.islice(items, 4 * num_threads))
     while window:
       item, result, error = window.popleft().result()
       next_item = next(items, _END)
@@ -85,12 +97,22 @@ _END = object()
 
 def prepare(builder, details: dict | None = None) -> dict:
   """Builds ``builder`` as array_record files (if not yet built), writes ``builder.skipped`` as the report, returns
-  the summary."""
+  the summary.
+
+  The summary holds the builder's ``report_options`` (how images were prepared, e.g. ``exif_orientation``) and
+  ``report_counts()``; a dataset already prepared with other options is refused, not silently reused.
+  """
   skipped = builder.skipped
   version_dir = pathlib.Path(builder.data_dir)
   report_path = version_dir / REPORT_NAME
+  options = getattr(builder, 'report_options', {})  # e.g. exif_orientation: applied / ignored
   if builder.is_prepared() and report_path.exists():
-    return json.loads(report_path.read_text())
+    report = json.loads(report_path.read_text())
+    for key, value in options.items():
+      if key in report and report[key] != value:
+        raise ValueError(f'{version_dir} was prepared with {key} {report[key]}, not {value}: give another --name '
+                         'or delete that folder')
+    return report
   if not builder.is_prepared():
     try:
       builder.download_and_prepare(file_format='array_record')
@@ -112,7 +134,7 @@ def prepare(builder, details: dict | None = None) -> dict:
       skipped=len(skipped.items),
       skipped_by_reason=skipped.counts(),
       skipped_files=[dict(item=item, reason=reason) for item, reason in skipped.items],
-      **(details or {}),
+      **{**options, **(builder.report_counts() if hasattr(builder, 'report_counts') else {}), **(details or {})},
   )
   report_path.write_text(json.dumps(summary, indent=2))
   return summary
