@@ -114,7 +114,10 @@ def project_to_dir(renderer: Renderer, targets: Sequence[str | pathlib.Path], ou
   finally:
     for writer in writers:
       writer.close()
-  projections = render_projected(net, result.ws, result.noise)
+  # One image per call, as `generate --projected-w` renders each saved file: XLA may round a batch of two
+  # differently from a batch of one, and proj.png must be exactly what the saved projection renders to.
+  projections = [render_projected(net, result.ws[i:i + 1], {k: v[i:i + 1] for k, v in result.noise.items()})[0]
+                 for i in range(len(targets))]
   return [_write_result(d, i, t, result, projections[i], writers[i].path if video else None, renderer.source,
                         settings, class_idx, lpips_files)
           for i, (d, t) in enumerate(zip(dirs, targets))]
