@@ -21,6 +21,7 @@ from stylegan2_jax.interop import official, rosinality, tf1, torch_export
 from stylegan2_jax.interop.official import LoadedNetwork, UnsupportedNetworkError
 from stylegan2_jax.interop.official_pickle import (OfficialModule, UnsafePickleError, UnsupportedPickleError,
                                                    read_pickle)
+from stylegan2_jax.interop.read_limits import brief_list, check_network_path
 
 NETWORK_KEYS = ('G', 'D', 'G_ema')
 
@@ -38,7 +39,7 @@ def _from_data(data, path: pathlib.Path, keys) -> dict[str, LoadedNetwork]:
       return torch_export.load_torch_export(path.parent, [name])
     raise UnsupportedNetworkError(f'{path} is a bare state dict; name it G.pt, G_ema.pt or D.pt and put the '
                                   f'{torch_export.KWARGS_FILE} of its export beside it')
-  kind = type(data).__name__ + (f' with keys {sorted(data)[:8]}' if isinstance(data, dict) else '')
+  kind = type(data).__name__ + (f' with keys {brief_list(data)}' if isinstance(data, dict) else '')
   raise UnsupportedNetworkError(f'{path}: not a network format this project reads (found a {kind})')
 
 
@@ -47,6 +48,7 @@ def load_networks(path: str | os.PathLike, keys=NETWORK_KEYS, checkpoint: str = 
   path = pathlib.Path(path)
   if not path.exists():
     raise FileNotFoundError(f'network {path} does not exist')
+  check_network_path(path, UnsupportedPickleError)  # a FIFO would hang the reader, a device never end
   if path.is_dir():
     from stylegan2_jax.runs import is_run_dir, load_run_networks  # training code, only needed for workdirs
     if is_run_dir(path):
