@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import pathlib
-import stat
 
 from stylegan2_jax.interop.formats import is_export_dir, read_export_dir, read_network_file
+from stylegan2_jax.interop.official_pickle import UnsupportedPickleError
+from stylegan2_jax.interop.read_limits import check_network_path
 from stylegan2_jax.networks.handle import NETWORK_KEYS, LoadedNetwork, UnsupportedNetworkError
 from stylegan2_jax.training.runs import is_run_dir, load_run_networks
 
@@ -24,6 +25,7 @@ def load_networks(path: str | os.PathLike, keys=NETWORK_KEYS, checkpoint: str = 
   path = pathlib.Path(path)
   if not path.exists():
     raise FileNotFoundError(f'network {path} does not exist')
+  check_network_path(path, UnsupportedPickleError)  # a FIFO would hang the reader, a device never end
   if path.is_dir():
     if is_run_dir(path):
       nets = load_run_networks(path, checkpoint, keys)
@@ -32,8 +34,6 @@ def load_networks(path: str | os.PathLike, keys=NETWORK_KEYS, checkpoint: str = 
     else:
       raise FileNotFoundError(f'{path} is neither a training workdir nor an export directory')
   else:
-    if not stat.S_ISREG(path.stat().st_mode):
-      raise ValueError(f'network {path} is not a regular file or directory')
     if checkpoint != 'latest':
       raise ValueError(f'--checkpoint {checkpoint} applies to training workdirs, not to {path.name}')
     nets = read_network_file(path, keys)

@@ -21,6 +21,7 @@ from stylegan2_jax.interop import official, rosinality, tf1, torch_export
 from stylegan2_jax.interop.official_pickle import (OfficialModule, UnsafePickleError, UnsupportedPickleError,
                                                    read_pickle)
 from stylegan2_jax.networks.handle import NETWORK_KEYS, LoadedNetwork, UnsupportedNetworkError
+from stylegan2_jax.interop.read_limits import brief_list
 
 
 def networks_from_data(data, path: pathlib.Path, keys=NETWORK_KEYS) -> dict[str, LoadedNetwork]:
@@ -37,7 +38,7 @@ def networks_from_data(data, path: pathlib.Path, keys=NETWORK_KEYS) -> dict[str,
       return torch_export.load_torch_export(path.parent, [name])
     raise UnsupportedNetworkError(f'{path} is a bare state dict; name it G.pt, G_ema.pt or D.pt and put the '
                                   f'{torch_export.KWARGS_FILE} of its export beside it')
-  kind = type(data).__name__ + (f' with keys {sorted(data)[:8]}' if isinstance(data, dict) else '')
+  kind = type(data).__name__ + (f' with keys {brief_list(data)}' if isinstance(data, dict) else '')
   raise UnsupportedNetworkError(f'{path}: not a network format this project reads (found a {kind})')
 
 

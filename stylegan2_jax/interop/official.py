@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from stylegan2_jax.interop.official_pickle import OfficialModule, load_official_pickle
+from stylegan2_jax.interop.read_limits import brief_list
 from stylegan2_jax.interop.state_dict import from_state_dict
 from stylegan2_jax.networks.config import abstract_variables, discriminator_from_kwargs, generator_from_kwargs
 from stylegan2_jax.networks.handle import NETWORK_KEYS, LoadedNetwork, UnsupportedNetworkError
@@ -48,7 +49,7 @@ def convert_official_networks(data: dict, keys=NETWORK_KEYS, force_fp32: bool = 
   """Our networks for the persistent networks ``keys`` of an unpickled official dict, in the order of ``keys``."""
   found = {k: data[k] for k in keys if isinstance(data.get(k), OfficialModule)}
   if not found:
-    raise UnsupportedNetworkError(f'{source}: no networks {list(keys)} in this pickle (keys: {sorted(data)})')
+    raise UnsupportedNetworkError(f'{source}: no networks {list(keys)} in this pickle (keys: {brief_list(data)})')
   return {k: convert_official_module(k, v, force_fp32) for k, v in found.items()}
 
 

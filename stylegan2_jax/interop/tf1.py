@@ -36,7 +36,8 @@ _MAPPING_DEFAULTS = dict(latent_size=512, label_size=0, dlatent_size=512, mappin
 _D_DEFAULTS = dict(num_channels=3, resolution=1024, label_size=0, fmap_base=16 << 10, fmap_decay=1.0, fmap_min=1,
                    fmap_max=512, architecture='resnet', nonlinearity='lrelu', mbstd_group_size=4,
                    mbstd_num_features=1, resample_kernel=[1, 3, 3, 1])
-_IGNORED_VARIABLES = ('synthesis/lod',)  # progressive-growing level of detail, unused by StyleGAN2
+# G_main's progressive-growing level of detail (a scalar beside dlatent_avg), unused by StyleGAN2.
+_IGNORED_VARIABLES = ('G/lod',)
 
 
 def _dense(w):
@@ -55,8 +56,24 @@ def _check_func(net: TF1Network, *names: str) -> None:
         '(the original StyleGAN2 release, configs B-F)')
 
 
+def _same_kind(value, default) -> bool:
+  """True if a static kwarg from the file has the kind of value its default has (numbers within sane bounds)."""
+  if isinstance(default, bool) or isinstance(default, str):
+    return type(value) is type(default)
+  if isinstance(default, int):
+    return type(value) is int and 0 <= value <= 1 << 20
+  if isinstance(default, float):
+    return type(value) in (int, float)
+  return (isinstance(value, (list, tuple)) and 0 < len(value) <= 16
+          and all(type(v) in (int, float) for v in value))
+
+
 def _settings(net: TF1Network, defaults: dict) -> dict:
   settings = {**defaults, **{k: v for k, v in net.static_kwargs.items() if k in defaults}}
+  for key, value in settings.items():
+    if not _same_kind(value, defaults[key]):
+      raise UnsupportedNetworkError(f'TF1 network {net.name[:60]!r}: static kwarg {key} is a {type(value).__name__}, '
+                                    f'unlike its default {defaults[key]!r}')
   if settings.get('label_size', 0):
     raise UnsupportedNetworkError(
         f'TF1 network {net.name!r} is conditional (label_size {settings["label_size"]}); the original TF StyleGAN2 '
@@ -87,13 +104,19 @@ def _convert(net_name: str, module, sources: dict[str, np.ndarray], lookup, resa
     if tf_name not in sources:
       missing.append(f'{tf_name} (for {name})')
       continue
-    state_dict[name] = transform(sources[tf_name]).astype(np.float32)
+    try:
+      state_dict[name] = transform(sources[tf_name]).astype(np.float32)
+    except (ValueError, IndexError) as e:
+      raise UnsupportedNetworkError(f'TF1 network {net_name!r}: variable {tf_name} has shape '
+                                    f'{np.shape(sources[tf_name])}, unlike {name}') from e
     used.add(tf_name)
   unused = sorted(set(sources) - used)
   if missing or unused:
     raise UnsupportedNetworkError(f'TF1 network {net_name!r} does not match the architecture its settings describe:'
-                                  + ''.join(f'\n  missing {m}' for m in missing)
-                                  + ''.join(f'\n  unexpected {u}' for u in unused))
+                                  + ''.join(f'\n  missing {m}' for m in missing[:20])
+                                  + ''.join(f'\n  unexpected {u[:100]}' for u in unused[:20])
+                                  + (f'\n  ({len(missing)} missing, {len(unused)} unexpected in all)'
+                                     if len(missing) > 20 or len(unused) > 20 else ''))
   return from_state_dict(state_dict, abstract_variables(module), resample_filter=resample_filter)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from stylegan2_jax.files import write_atomically
 from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.interop.official_pickle import UnsupportedPickleError, load_official_pickle
+from stylegan2_jax.interop.read_limits import open_regular_file
 from stylegan2_jax.interop.state_dict import from_state_dict, to_state_dict
 from stylegan2_jax.networks.config import (abstract_variables, discriminator_from_kwargs, generator_from_kwargs,
                                            module_kwargs)
@@ -32,6 +33,7 @@ NETWORK_NAMES = ('G', 'G_ema', 'D')
 KWARGS_FILE = 'networks.json'
 # Our own constructor arguments, which the official constructors do not take.
 _OURS_ONLY = ('fp16_dtype',)
+MAX_KWARGS_FILE_BYTES = 1 << 20  # networks.json holds two small dicts of hyperparameters
 
 
 class MissingExtraError(ImportError):
@@ -110,6 +112,7 @@ def is_torch_export(path: str | os.PathLike) -> bool:
 def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
   """The arrays of a ``.safetensors`` file; a damaged file raises :class:`UnsupportedPickleError` naming it."""
   from safetensors.numpy import load_file  # pylint: disable=import-outside-toplevel
+  open_regular_file(path, UnsupportedPickleError).close()  # a FIFO or device would hang or never end
   try:
     return load_file(str(path))
   except Exception as e:  # safetensors raises its own SafetensorError (and OSError for short files)
@@ -127,10 +130,27 @@ def _read_state_dict(out: pathlib.Path, name: str) -> dict[str, np.ndarray] | No
   return None
 
 
+def read_kwargs_file(path: pathlib.Path) -> dict:
+  """The constructor kwargs of ``networks.json``: a dict of dicts; anything else is a ValueError naming the file."""
+  with open_regular_file(path, ValueError) as f:
+    raw = f.read(MAX_KWARGS_FILE_BYTES + 1)
+  if len(raw) > MAX_KWARGS_FILE_BYTES:
+    raise ValueError(f'{path} is larger than {MAX_KWARGS_FILE_BYTES} bytes; it should hold two small dicts')
+  try:
+    kwargs = json.loads(raw.decode('utf-8'))
+  except (UnicodeDecodeError, ValueError, RecursionError) as e:
+    raise ValueError(f'{path} is not valid JSON ({type(e).__name__}: {str(e)[:100]})') from e
+  if not isinstance(kwargs, dict) or not all(isinstance(v, dict) for v in kwargs.values()):
+    raise ValueError(f'{path} must hold a JSON object of constructor kwargs objects ("G", "D"), not '
+                     + (f'{type(kwargs).__name__}' if not isinstance(kwargs, dict) else
+                        'values of type ' + ', '.join(sorted({type(v).__name__ for v in kwargs.values()}))))
+  return kwargs
+
+
 def load_torch_export(path: str | os.PathLike, keys=NETWORK_NAMES) -> dict[str, LoadedNetwork]:
   """Reads the networks ``keys`` present in an export directory (safetensors preferred over .pt)."""
   out = pathlib.Path(path)
-  kwargs = json.loads((out / KWARGS_FILE).read_text())
+  kwargs = read_kwargs_file(out / KWARGS_FILE)
   nets = {}
   for name in keys:
     state_dict = _read_state_dict(out, name)
@@ -140,7 +160,10 @@ def load_torch_export(path: str | os.PathLike, keys=NETWORK_NAMES) -> dict[str, 
     if ('D' if is_d else 'G') not in kwargs:
       raise ValueError(f'{out / KWARGS_FILE} has no constructor kwargs for {name}')
     init_kwargs = kwargs['D' if is_d else 'G']
-    module = discriminator_from_kwargs(init_kwargs) if is_d else generator_from_kwargs(init_kwargs)
+    try:
+      module = discriminator_from_kwargs(init_kwargs) if is_d else generator_from_kwargs(init_kwargs)
+    except ValueError as e:
+      raise ValueError(f'{out / KWARGS_FILE}: {"D" if is_d else "G"}: {e}') from e
     variables = from_state_dict(state_dict, abstract_variables(module), resample_filter=_resample_filter(module))
     nets[name] = LoadedNetwork(module=module, variables=variables, init_kwargs=init_kwargs,
                                class_name='Discriminator' if is_d else 'Generator')

@@ -33,21 +33,89 @@ D_EPILOGUE_KEYS = ('mbstd_group_size', 'mbstd_num_channels', 'activation')
 G_TOP_KEYS = ('z_dim', 'c_dim', 'w_dim', 'img_resolution', 'img_channels', 'mapping_kwargs', 'synthesis_kwargs')
 
 
+MAX_KWARGS_VALUES = 10_000  # values in one network's constructor kwargs (official ones hold about 40)
+MAX_KWARGS_DEPTH = 16       # their nesting (official ones nest 2 deep)
+
+
 def _plain(value: Any) -> Any:
-  """Config values -> hashable plain data (lists become tuples, dicts FrozenDicts)."""
-  if isinstance(value, ml_collections.ConfigDict):
-    value = value.to_dict()
-  if isinstance(value, Mapping):
-    return FrozenDict({k: _plain(v) for k, v in dict(value).items()})
-  if isinstance(value, (list, tuple)):
-    return tuple(_plain(v) for v in value)
-  return value
+  """Config values -> hashable plain data (lists become tuples, dicts FrozenDicts).
+
+  The kwargs may come from a file: a structure whose parts are shared (tiny in the
+  file, exponential as a tree) is refused once it exceeds ``MAX_KWARGS_VALUES``
+  values or ``MAX_KWARGS_DEPTH`` levels, with a ValueError, instead of being walked.
+  """
+  count = [0]
+
+  def plain(value, depth):
+    count[0] += 1
+    if count[0] > MAX_KWARGS_VALUES or depth > MAX_KWARGS_DEPTH:
+      raise ValueError(f'network constructor kwargs hold more than {MAX_KWARGS_VALUES} values or nest deeper than '
+                       f'{MAX_KWARGS_DEPTH} levels; these are not StyleGAN2 hyperparameters')
+    if isinstance(value, ml_collections.ConfigDict):
+      value = value.to_dict()
+    if isinstance(value, Mapping):
+      return FrozenDict({k: plain(v, depth + 1) for k, v in dict(value).items()})
+    if isinstance(value, (list, tuple)):
+      return tuple(plain(v, depth + 1) for v in value)
+    return value
+  return plain(value, 0)
 
 
 def _check_keys(where: str, kwargs: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-  unknown = sorted(set(kwargs) - set(allowed))
+  if not isinstance(kwargs, Mapping):
+    raise ValueError(f'{where} arguments are a {type(kwargs).__name__}, not a dict')
+  unknown = sorted(repr(k)[:60] for k in kwargs if k not in allowed)  # keys from a file may be of any type
   if unknown:
-    raise ValueError(f'unsupported {where} argument(s) {unknown}; supported: {list(allowed)}')
+    raise ValueError(f'unsupported {where} argument(s) [{", ".join(unknown)}]; supported: {list(allowed)}')
+
+
+_MAX_DIM = 1 << 20
+
+
+def _count(low: int, none: bool = False):
+  return lambda v: (v is None and none) or (type(v) is int and low <= v <= _MAX_DIM)
+
+
+def _number(v) -> bool:
+  return type(v) in (int, float)
+
+
+_KWARG_TYPES = {  # what each official constructor argument may be; checked before building a network
+    'z_dim': ('an integer >= 0', _count(0)), 'c_dim': ('an integer >= 0', _count(0)),
+    'w_dim': ('an integer >= 1', _count(1)), 'img_channels': ('an integer >= 1', _count(1)),
+    'img_resolution': ('a power of two >= 4', lambda v: type(v) is int and 4 <= v <= 1 << 16 and v & (v - 1) == 0),
+    'channel_base': ('an integer >= 1', _count(1)), 'channel_max': ('an integer >= 1', _count(1)),
+    'num_fp16_res': ('an integer >= 0', _count(0)), 'num_layers': ('an integer >= 0', _count(0)),
+    'embed_features': ('an integer >= 0 or None', _count(0, none=True)),
+    'layer_features': ('an integer >= 0 or None', _count(0, none=True)),
+    'cmap_dim': ('an integer >= 0 or None', _count(0, none=True)),
+    'kernel_size': ('an integer >= 1', _count(1)), 'freeze_layers': ('an integer >= 0', _count(0)),
+    'mbstd_group_size': ('an integer >= 1 or None', _count(1, none=True)),
+    'mbstd_num_channels': ('an integer >= 0', _count(0)),
+    'architecture': ("'orig', 'skip' or 'resnet'", lambda v: v in ('orig', 'skip', 'resnet')),
+    'activation': ('a string', lambda v: isinstance(v, str)), 'fp16_dtype': ('a string', lambda v: isinstance(v, str)),
+    'lr_multiplier': ('a number', _number), 'w_avg_beta': ('a number or None', lambda v: v is None or _number(v)),
+    'conv_clamp': ('a number or None', lambda v: v is None or _number(v)),
+    'use_noise': ('true or false', lambda v: type(v) is bool),
+    'fp16_channels_last': ('true or false', lambda v: type(v) is bool),
+    'resample_filter': ('a list of at most 16 numbers', lambda v: isinstance(v, tuple) and 0 < len(v) <= 16
+                        and all(_number(x) for x in v)),
+}
+
+
+def _sub_kwargs(where: str, value) -> dict:
+  value = value or {}
+  if not isinstance(value, Mapping):
+    raise ValueError(f'{where} is a {type(value).__name__}, not a dict')
+  return dict(value)
+
+
+def _check_types(where: str, kwargs: Mapping[str, Any]) -> None:
+  """Refuses constructor arguments of the wrong type or range with one ValueError naming the argument."""
+  for key, value in kwargs.items():
+    if key in _KWARG_TYPES and not _KWARG_TYPES[key][1](value):
+      shown = repr(value) if isinstance(value, (int, float, str, type(None))) else f'a {type(value).__name__}'
+      raise ValueError(f'{where} argument {key} must be {_KWARG_TYPES[key][0]}, got {shown[:60]}')
 
 
 def generator_from_kwargs(kwargs: Mapping[str, Any], **overrides) -> Generator:
@@ -58,29 +126,42 @@ def generator_from_kwargs(kwargs: Mapping[str, Any], **overrides) -> Generator:
   flat at the top level (where ``num_fp16_res`` defaults to 4). ``overrides``
   replace synthesis kwargs, e.g. ``num_fp16_res=0`` for float32 inference.
   """
-  kwargs = dict(_plain(kwargs))
-  synthesis = dict(kwargs.pop('synthesis_kwargs', {}) or {})
+  kwargs = _plain(kwargs)
+  _check_keys('Generator', kwargs, G_TOP_KEYS + SYNTHESIS_KEYS + ('fused_modconv_default',))
+  kwargs = dict(kwargs)
+  synthesis = _sub_kwargs('synthesis_kwargs', kwargs.pop('synthesis_kwargs', {}))
   flat = {k: kwargs.pop(k) for k in list(kwargs) if k in SYNTHESIS_KEYS + ('fused_modconv_default',)}
   if flat:
     synthesis = {'num_fp16_res': 4, **flat, **synthesis}
   # fused vs. non-fused modulated convolution is a PyTorch speed choice; the numbers are the same.
   synthesis.pop('fused_modconv_default', None)
   _check_keys('Generator', kwargs, G_TOP_KEYS)
-  mapping = dict(kwargs.pop('mapping_kwargs', {}) or {})
+  mapping = _sub_kwargs('mapping_kwargs', kwargs.pop('mapping_kwargs', {}))
   synthesis.update(overrides)
   _check_keys('mapping_kwargs', mapping, MAPPING_KEYS)
   _check_keys('synthesis_kwargs', synthesis, SYNTHESIS_KEYS)
+  for where, part in (('Generator', kwargs), ('mapping_kwargs', mapping), ('synthesis_kwargs', synthesis)):
+    _check_types(where, part)
+  missing = [k for k in ('z_dim', 'c_dim', 'w_dim', 'img_resolution', 'img_channels') if k not in kwargs]
+  if missing:
+    raise ValueError(f'Generator arguments {missing} are missing')
   return Generator(mapping_kwargs=FrozenDict(mapping), synthesis_kwargs=FrozenDict(synthesis), **kwargs)
 
 
 def discriminator_from_kwargs(kwargs: Mapping[str, Any], **overrides) -> Discriminator:
   """Builds our ``Discriminator`` from official-style constructor kwargs (dict or ConfigDict)."""
-  kwargs = dict(_plain(kwargs))
-  kwargs.update(overrides)
+  kwargs = _plain(kwargs)
   _check_keys('Discriminator', kwargs, D_TOP_KEYS)
-  _check_keys('block_kwargs', kwargs.get('block_kwargs', {}) or {}, D_BLOCK_KEYS)
-  _check_keys('epilogue_kwargs', kwargs.get('epilogue_kwargs', {}) or {}, D_EPILOGUE_KEYS)
-  _check_keys('mapping_kwargs', kwargs.get('mapping_kwargs', {}) or {}, MAPPING_KEYS)
+  kwargs = dict(kwargs)
+  kwargs.update(overrides)
+  _check_types('Discriminator', kwargs)
+  missing = [k for k in ('c_dim', 'img_resolution', 'img_channels') if k not in kwargs]
+  if missing:
+    raise ValueError(f'Discriminator arguments {missing} are missing')
+  for key, allowed in (('block_kwargs', D_BLOCK_KEYS), ('epilogue_kwargs', D_EPILOGUE_KEYS),
+                       ('mapping_kwargs', MAPPING_KEYS)):
+    _check_keys(key, kwargs.get(key, {}) or {}, allowed)
+    _check_types(key, kwargs.get(key, {}) or {})
   for key in ('block_kwargs', 'mapping_kwargs', 'epilogue_kwargs'):
     kwargs[key] = FrozenDict(kwargs.get(key) or {})
   return Discriminator(**kwargs)

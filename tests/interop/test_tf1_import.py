@@ -36,10 +36,16 @@ def _tf_layer(sd, ours, scope, flip=False):
 
 
 def tf1_generator(sd: dict, name: str) -> TFNetwork:
-  """A G_main network (mapping + synthesis components) in the TF1 layout, holding the official ``sd``."""
+  """A G_main network (mapping + synthesis components) in the TF1 layout, holding the official ``sd``.
+
+  Every variable the official TF code creates is there: G_main's ``dlatent_avg`` and
+  ``lod``, G_mapping's ``Dense{i}`` (unconditional: no ``LabelConcat``), and
+  G_synthesis_stylegan2's ``4x4/Const``, per-layer weights, ``noise{i}`` buffers and
+  ToRGB layers (it has no ``lod``: only G_main and the older networks do).
+  """
   mapping = {f'Dense{i}/{p}': sd[f'mapping.fc{i}.{p}'].T.copy() if p == 'weight' else sd[f'mapping.fc{i}.{p}']
              for i in range(8) for p in ('weight', 'bias')}
-  synthesis = {'4x4/Const/const': sd['synthesis.b4.const'][None], 'lod': np.float32(0),
+  synthesis = {'4x4/Const/const': sd['synthesis.b4.const'][None],
                **_tf_layer(sd, 'synthesis.b4.conv1', '4x4/Conv'), **_tf_layer(sd, 'synthesis.b4.torgb', '4x4/ToRGB')}
   noise = [sd['synthesis.b4.conv1.noise_const']]
   for res in (8, 16, 32):
@@ -50,7 +56,7 @@ def tf1_generator(sd: dict, name: str) -> TFNetwork:
   synthesis.update({f'noise{i}': n[None, None] for i, n in enumerate(noise)})
   common = dict(fmap_base=CHANNEL_BASE // 2, fmap_max=CHANNEL_MAX, resolution=RES, num_channels=3)
   return _network(name, 'G_main', {**common, 'latent_size': 64, 'dlatent_size': 64, 'mapping_fmaps': 64},
-                  {'dlatent_avg': sd['mapping.w_avg']}, components={
+                  {'dlatent_avg': sd['mapping.w_avg'], 'lod': np.float32(0)}, components={
                       'mapping': _network('G_mapping', 'G_mapping', dict(latent_size=64, dlatent_size=64,
                                                                          mapping_fmaps=64, label_size=0), mapping),
                       'synthesis': _network('G_synthesis', 'G_synthesis_stylegan2', {**common, 'dlatent_size': 64},
