@@ -9,8 +9,21 @@ or ``crash`` for any other exception (a traceback in a command).
 """
 
 import json
+import pathlib
 import resource
 import sys
+
+
+def peak_rss_mib() -> int:
+  """This process's own peak resident memory (VmHWM), in MiB.
+
+  Not ``ru_maxrss``: Linux carries the parent's high-water mark through fork and exec,
+  so a runner started from a large test process would report the parent's peak.
+  """
+  for line in pathlib.Path('/proc/self/status').read_text().splitlines():
+    if line.startswith('VmHWM:'):
+      return int(line.split()[1]) >> 10
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
 
 
 def main() -> None:
@@ -39,7 +52,7 @@ def main() -> None:
     except BaseException as e:  # pylint: disable=broad-except
       outcome = {'crash': type(e).__name__, 'message': str(e)[:500]}
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({'name': case['name'], **outcome, 'maxrss_mib': usage.ru_maxrss >> 10,
+    print(json.dumps({'name': case['name'], **outcome, 'maxrss_mib': peak_rss_mib(),
                       'cpu_s': usage.ru_utime + usage.ru_stime}), flush=True)
 
 
