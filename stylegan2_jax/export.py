@@ -19,7 +19,7 @@ import json
 import os
 import pathlib
 
-from stylegan2_jax.loading import load_networks
+from stylegan2_jax.loading import load_generator, load_networks
 from stylegan2_jax.files import write_atomically
 from stylegan2_jax.interop.torch_export import require_extra, to_torch, write_torch_export
 
@@ -73,8 +73,7 @@ def export_networks(network: str | os.PathLike, fmt: str, out: str | os.PathLike
   if extra:  # before loading anything
     require_extra(extra[0], extra[1], f'the {fmt} format')
   if fmt in ('onnx', 'savedmodel'):
-    nets = load_networks(network, keys=('G_ema', 'G'), checkpoint=checkpoint)
-    G = nets.get('G_ema') or nets['G']
+    G = load_generator(network, checkpoint)
     if fmt == 'onnx':
       return write_onnx(G, out, noise_mode, truncation_cutoff)
     from stylegan2_jax.interop.savedmodel_export import export_savedmodel  # pylint: disable=import-outside-toplevel
