@@ -23,7 +23,7 @@ from stylegan2_jax.web import static_site
 from stylegan2_jax.web.headless import served
 from stylegan2_jax.web.server import make_server
 
-pytest.importorskip('onnx', reason="the onnx extra is not installed (pip install 'stylegan2-jax[web]')")
+pytest.importorskip('onnx', reason="the onnx extra is not installed (.venv/bin/pip install -e '.[web]')")
 
 
 @pytest.fixture
