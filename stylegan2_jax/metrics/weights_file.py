@@ -7,7 +7,7 @@ import zipfile
 
 import numpy as np
 
-from stylegan2_jax.interop.official_pickle import load_official_pickle
+from stylegan2_jax.interop.official_pickle import UnsupportedPickleError, load_official_pickle
 
 
 def read_state_dict(path: str | pathlib.Path, help_text: str) -> dict[str, np.ndarray]:
@@ -26,7 +26,10 @@ def read_state_dict(path: str | pathlib.Path, help_text: str) -> dict[str, np.nd
   if path.suffix == '.npz':
     with np.load(path, allow_pickle=False) as data:
       return {k: data[k] for k in data.files if '.' in k}
-  sd = load_official_pickle(path)
+  try:
+    sd = load_official_pickle(path)
+  except UnsupportedPickleError as e:  # another format (a TensorFlow graph or network, an archive): say which to use
+    raise ValueError(f'{path} is not a torch state_dict ({e}). {help_text}') from None
   if not isinstance(sd, dict):
     raise ValueError(f'{path} is not a state_dict. {help_text}')
   bad = [k for k, v in sd.items() if not isinstance(v, np.ndarray)]
