@@ -11,6 +11,7 @@ from interop.interop_helpers import TINY_G, random_network
 from stylegan2_jax.metrics.lpips import LPIPS
 from stylegan2_jax.tools.detect import detect, format_report
 from stylegan2_jax.tools.projection import ProjectionSettings
+from stylegan2_jax.tools.projection_io import project_to_dir
 from stylegan2_jax.tools.render import Renderer
 
 SETTINGS = ProjectionSettings(num_steps=4, w_avg_samples=64)
@@ -35,13 +36,16 @@ def by_image(records):
   return {r['image']: r for r in records}
 
 
-def test_a_files_verdict_does_not_depend_on_the_other_files(setup):
+def test_a_files_verdict_does_not_depend_on_the_other_files(setup, tmp_path):
   renderer, lpips, (a, b, c) = setup
   run = lambda files: by_image(detect(renderer, files, lpips, SETTINGS, calibrate=2, progress=False))
   alone, among = run([a]), run([b, c, a])
   assert alone[str(a)] == among[str(a)]  # distance, threshold, ratio and verdict, exactly
   assert alone['seed1'] == among['seed1']
   assert among[str(b)]['distance'] != among[str(a)]['distance']  # the records are each image's own
+  # and the distance is the one `project` finds for that file alone
+  projected = project_to_dir(renderer, [a], tmp_path, lpips, SETTINGS, video=False, progress=False)
+  assert projected[0]['distance'] == alone[str(a)]['distance']
 
 
 def test_report_shows_full_paths_and_small_distances(tmp_path):
