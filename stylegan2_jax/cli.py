@@ -14,18 +14,23 @@ SUBCOMMANDS = (generate, train, dataset, evaluate, style_mix, interpolate, laten
                summarize, web)
 
 
+def build_parser() -> argparse.ArgumentParser:
+  """The argument parser of every subcommand but ``train`` (whose absl flags :mod:`.commands.train` parses)."""
+  parser = argparse.ArgumentParser(prog='stylegan2-jax', description='StyleGAN2 in JAX/Flax')
+  parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
+  sub = parser.add_subparsers(dest='command', required=True)
+  for command in SUBCOMMANDS:
+    command.add_parser(sub)
+  return parser
+
+
 def main(argv=None) -> int:
   """Entry point of the ``stylegan2-jax`` console script."""
   argv = sys.argv[1:] if argv is None else list(argv)
   if argv[:1] == ['train']:  # the trainer parses its own (absl) flags
     train.run(argv[1:])
     return 0
-  parser = argparse.ArgumentParser(prog='stylegan2-jax', description='StyleGAN2 in JAX/Flax')
-  parser.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
-  sub = parser.add_subparsers(dest='command', required=True)
-  for command in SUBCOMMANDS:
-    command.add_parser(sub)
-  args = parser.parse_args(argv)
+  args = build_parser().parse_args(argv)
   from stylegan2_jax.interop.official_pickle import UnsafePickleError, UnsupportedPickleError
   from stylegan2_jax.interop.torch_export import MissingExtraError
   try:

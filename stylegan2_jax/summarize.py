@@ -1,7 +1,10 @@
 """``stylegan2-jax summarize``: the final metrics of a sweep's runs (or any workdirs) as a Markdown/CSV table.
 
 Each run's numbers come from its ``metrics.jsonl``: the last value of every metric
-result (e.g. ``fid50k_full``, ``pr50k3_full_precision``) and the kimg it reached.
+result (e.g. ``fid50k_full``, ``pr50k3_full_precision``) and the kimg it reached,
+and from the ``metric-<name>.jsonl`` files that ``stylegan2-jax evaluate`` writes
+into the workdir after training: their last line of each file, which takes
+precedence over what training computed.
 One row per run by default; with ``--rows KEY --cols KEY`` (or the sweep's
 ``LAYOUT``) the runs are laid out as the paper's tables: e.g. Table 1 with configs
 as rows and datasets x metrics as columns, or the G x D architecture grid.
@@ -17,21 +20,35 @@ import pathlib
 MISSING = '-'
 
 
+def _json_lines(path: pathlib.Path) -> list[dict]:
+  """The JSON objects of a JSON-lines file, skipping lines cut short by a crash."""
+  records = []
+  for line in path.read_text().splitlines():
+    try:
+      record = json.loads(line)
+    except json.JSONDecodeError:
+      continue
+    if isinstance(record, dict):
+      records.append(record)
+  return records
+
+
 def read_run(workdir: pathlib.Path) -> dict:
-  """A run's kimg, total_kimg and the last value of every metric result (empty if it has not started)."""
+  """A run's kimg, total_kimg and the last value of every metric result (empty if it has not started): from
+  training's ``metrics.jsonl``, then ``evaluate``'s ``metric-<name>.jsonl`` files, which take precedence."""
   workdir = pathlib.Path(workdir)
   kimg, results = None, {}
   log = workdir / 'metrics.jsonl'
-  if log.exists():
-    for line in log.read_text().splitlines():
-      try:
-        record = json.loads(line)
-      except json.JSONDecodeError:
-        continue  # a line cut short by a crash
+  if log.is_file():
+    for record in _json_lines(log):
       if 'metric' in record:
         results.update(record.get('results', {}))
       elif 'kimg' in record:
         kimg = record['kimg']
+  for path in sorted(workdir.glob('metric-*.jsonl')):
+    evaluated = [r for r in _json_lines(path) if isinstance(r.get('results'), dict)] if path.is_file() else []
+    if evaluated:
+      results.update(evaluated[-1]['results'])
   config = workdir / 'config.json'
   total = json.loads(config.read_text()).get('total_kimg') if config.exists() else None
   return dict(kimg=kimg, total_kimg=total, results=results)

@@ -65,6 +65,14 @@ def test_random_noise_depends_only_on_the_seed(tmp_path):
   assert np.any(a != np.asarray(PIL.Image.open(const / 'seed0004.png')))
 
 
+def test_says_how_many_images_it_wrote(tmp_path, capsys):
+  pkl = str(fixture_path('network-snapshot-res32-nosrc.pkl'))
+  assert cli.main(['generate', '--network', pkl, '--seeds', '4', '--outdir', str(tmp_path)]) == 0
+  assert f'wrote 1 image to {tmp_path}\n' in capsys.readouterr().out
+  assert cli.main(['generate', '--network', pkl, '--seeds', '4-5', '--outdir', str(tmp_path)]) == 0
+  assert f'wrote 2 images to {tmp_path}\n' in capsys.readouterr().out
+
+
 def test_cli_errors_are_clear(tmp_path, capsys):
   assert cli.main(['generate', '--network', str(tmp_path / 'nope.pkl'), '--seeds', '0',
                    '--outdir', str(tmp_path)]) == 2

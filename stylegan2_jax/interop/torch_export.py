@@ -21,6 +21,7 @@ import pathlib
 
 import numpy as np
 
+from stylegan2_jax.extras import missing_extra_message
 from stylegan2_jax.files import write_atomically
 from stylegan2_jax.networks.handle import LoadedNetwork
 from stylegan2_jax.interop.official_pickle import UnsupportedPickleError, load_official_pickle
@@ -41,12 +42,12 @@ class MissingExtraError(ImportError):
 
 
 def require_extra(module: str, extra: str, what: str):
-  """Imports ``module`` or raises :class:`MissingExtraError` naming ``pip install 'stylegan2-jax[extra]'``."""
+  """Imports ``module`` or raises :class:`MissingExtraError` naming the README's command that installs ``extra``."""
   import importlib  # pylint: disable=import-outside-toplevel
   try:
     return importlib.import_module(module)
   except ImportError as e:
-    raise MissingExtraError(f"{what} needs {module.split('.')[0]}: pip install 'stylegan2-jax[{extra}]'") from e
+    raise MissingExtraError(missing_extra_message(what, module.split('.')[0], extra)) from e
 
 
 def official_kwargs(module) -> dict:

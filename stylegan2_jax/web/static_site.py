@@ -44,7 +44,7 @@ def write_site(network: str | os.PathLike, out: str | os.PathLike, checkpoint: s
   page = built_page()
   out = pathlib.Path(out)
   _check_out_dir(out)
-  require_extra('onnx', 'onnx', 'the browser demo (it runs the ONNX export)')
+  require_extra('onnx', 'web', 'the browser demo (it runs the ONNX export)')
   nets = load_networks(network, keys=('G_ema', 'G'), checkpoint=checkpoint)
   G = nets.get('G_ema') or nets['G']
   staging = out.with_name(out.name + '.partial')

@@ -14,7 +14,7 @@ from stylegan2_jax import cli
 from stylegan2_jax.export import export_networks
 from stylegan2_jax.loading import load_generator
 
-ort = pytest.importorskip('onnxruntime', reason="the onnx extra is not installed (pip install 'stylegan2-jax[onnx]')")
+ort = pytest.importorskip('onnxruntime', reason="the onnx extra is not installed (.venv/bin/pip install -e '.[onnx]')")
 from stylegan2_jax.interop.onnx_export import build_onnx_model  # noqa: E402  (needs the extra)
 
 SNAPSHOT = 'network-snapshot-res32-nosrc.pkl'

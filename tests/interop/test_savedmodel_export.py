@@ -11,7 +11,7 @@ from interop_helpers import TINY_G, random_network
 from stylegan2_jax import cli
 from stylegan2_jax.loading import load_generator
 
-tf = pytest.importorskip('tensorflow', reason="the tf extra is not installed (pip install 'stylegan2-jax[tf]')")
+tf = pytest.importorskip('tensorflow', reason="the tf extra is not installed (.venv/bin/pip install -e '.[tf]')")
 from stylegan2_jax.interop.savedmodel_export import export_savedmodel  # noqa: E402  (needs the extra)
 
 

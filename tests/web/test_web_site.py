@@ -15,6 +15,7 @@ import pytest
 
 from conftest import REPO
 from interop.interop_helpers import TINY_G, random_network
+from process_helpers import started_process
 from stylegan2_jax import cli
 from stylegan2_jax.interop.torch_export import write_torch_export
 from stylegan2_jax.tools.projection_io import load_projected_w
@@ -22,7 +23,7 @@ from stylegan2_jax.web import static_site
 from stylegan2_jax.web.headless import served
 from stylegan2_jax.web.server import make_server
 
-pytest.importorskip('onnx', reason="the onnx extra is not installed (pip install 'stylegan2-jax[web]')")
+pytest.importorskip('onnx', reason="the onnx extra is not installed (.venv/bin/pip install -e '.[web]')")
 
 
 @pytest.fixture
@@ -108,18 +109,37 @@ def test_projected_w_reads_a_downloaded_npy(tmp_path):
     load_projected_w(tmp_path / 'wrong.npy', G)
 
 
-def test_serve_command_serves_until_stopped(fake_page, network, tmp_path):
-  """``stylegan2-jax web --serve --port 0`` prints its address, serves the site, and stops on Ctrl-C."""
+@pytest.fixture
+def sigint_ignored():
+  """SIGINT ignored in this process, as in a job a shell starts in the background (children inherit it)."""
+  previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+  try:
+    yield
+  finally:
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize('background', [False, True])
+def test_serve_command_serves_until_stopped(fake_page, network, tmp_path, request, background):
+  """``stylegan2-jax web --serve --port 0`` prints its address, serves the site, and stops on Ctrl-C, also
+  when the tests run where SIGINT is ignored; the server is ended whatever happens."""
+  if background:
+    request.getfixturevalue('sigint_ignored')
   static_site.write_site(network, tmp_path / 'site')
   command = [sys.executable, '-m', 'stylegan2_jax.cli', 'web', '--serve', '--out', str(tmp_path / 'site'),
              '--port', '0']
-  process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO,
-                             env={**os.environ, 'PYTHONPATH': str(REPO)})
-  try:
+  with started_process(command, stdout=subprocess.PIPE, text=True, cwd=REPO,
+                       env={**os.environ, 'PYTHONPATH': str(REPO)}) as process:
     line = process.stdout.readline()
     url = re.search(r'http://127\.0\.0\.1:\d+/', line).group(0)
     with urllib.request.urlopen(url) as response:
       assert b'<title>demo</title>' in response.read()
-  finally:
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
+
+
+def test_started_processes_are_ended_even_when_they_ignore_signals(sigint_ignored):
+  code = 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print("ready", flush=True); time.sleep(600)'
+  with started_process([sys.executable, '-c', code], grace_s=1, stdout=subprocess.PIPE, text=True) as process:
+    assert process.stdout.readline() == 'ready\n'
+  assert process.returncode == -signal.SIGKILL

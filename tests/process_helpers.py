@@ -1,0 +1,37 @@
+"""Starting a subprocess in a test and always ending it: terminate, then kill, whatever the test did."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+
+# A shell starts background jobs with SIGINT ignored, children inherit that, and Python then installs no
+# KeyboardInterrupt handler. This prefix gives the command the default SIGINT (kept across exec), so Ctrl-C
+# stops it wherever the tests run (a preexec_fn would do the same, but forks the multithreaded test process).
+DEFAULT_SIGINT = [sys.executable, '-c', 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); '
+                  'os.execvp(sys.argv[1], sys.argv[1:])']
+
+
+def stop(process: subprocess.Popen, grace_s: float = 10) -> None:
+  """Ends ``process`` if it still runs: SIGTERM, then SIGKILL after ``grace_s`` seconds; reaps it."""
+  if process.poll() is None:
+    process.terminate()
+    try:
+      process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+      process.kill()
+      process.wait()
+  for stream in (process.stdin, process.stdout, process.stderr):
+    if stream is not None:
+      stream.close()
+
+
+@contextlib.contextmanager
+def started_process(command, grace_s: float = 10, **popen_kwargs):
+  """``subprocess.Popen(command, **popen_kwargs)`` with SIGINT at its default; ended on exit (see ``stop``)."""
+  process = subprocess.Popen([*DEFAULT_SIGINT, *command], **popen_kwargs)
+  try:
+    yield process
+  finally:
+    stop(process, grace_s)

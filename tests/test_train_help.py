@@ -1,0 +1,24 @@
+"""``stylegan2-jax train --help`` (and ``--helpshort``, and ``python -m stylegan2_jax.main``) shows the trainer's
+flags and where the config fields are documented, not only absl's usage line."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+@pytest.mark.parametrize('command', [['stylegan2_jax.cli', 'train', '--help'],
+                                     ['stylegan2_jax.cli', 'train', '--helpshort'],
+                                     ['stylegan2_jax.main', '-h']])
+def test_train_help_lists_the_flags_and_the_config_docs(command):
+  result = subprocess.run([sys.executable, '-m', *command], capture_output=True, text=True, cwd=REPO, timeout=120)
+  assert result.returncode == 0, result.stderr
+  out = result.stdout
+  assert out.startswith('usage: stylegan2-jax train --config')
+  for flag in ('--config:', '--workdir:', '--coordinator_address:', '--num_processes:', '--process_id:'):
+    assert flag in out
+  assert 'stylegan2_jax/training/config.py' in out and 'configs/' in out
+  assert (REPO / 'stylegan2_jax' / 'training' / 'config.py').is_file()
+  assert 'Try --helpfull' in out
