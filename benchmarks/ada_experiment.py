@@ -1,6 +1,6 @@
 """ADA on a small dataset: the demo config on a few hundred digits, trained with and without ADA.
 
-    python -m benchmarks.ada_experiment                                  # 500 digits, 12 kimg each (~12 min, 2 cores)
+    python -m benchmarks.ada_experiment          # 500 digits, 12 kimg each (2 x 13 min on 2 busy CPU cores)
     python -m benchmarks.ada_experiment --images 500 --kimg 30 --out runs/ada_experiment
 
 Both runs use ``configs/demo.py`` with ``--config.max_images`` (the official
