@@ -34,20 +34,15 @@ def digit_classifier():
   return classifier, float(classifier.score(x[1::2], labels[1::2]))
 
 
-def main() -> None:
-  """Command line: see the module docstring."""
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('workdir', help='a demo training workdir')
-  parser.add_argument('--checkpoint', default='latest', help='latest, best or a step')
-  parser.add_argument('--per-class', type=int, default=40, help='samples per label (seeds 0, 1, ...)')
-  args = parser.parse_args()
-  classifier, real_accuracy = digit_classifier()
-  net = load_generator(args.workdir, args.checkpoint)
+def demo_quality(workdir: str, checkpoint: str = 'latest', per_class: int = 40, classifier=None) -> dict:
+  """The JSON record of a demo run's ``G_ema`` (``classifier``: a ``digit_classifier()`` result to reuse)."""
+  classifier, real_accuracy = classifier or digit_classifier()
+  net = load_generator(workdir, checkpoint)
   G = net.module
   if G.img_resolution != 32 or G.img_channels != 1:
-    raise SystemExit(f'{args.workdir} is not a 32x32 grayscale demo network')
-  n = args.per_class * max(G.c_dim, 1)
-  wanted = np.repeat(np.arange(max(G.c_dim, 1)), args.per_class)
+    raise SystemExit(f'{workdir} is not a 32x32 grayscale demo network')
+  n = per_class * max(G.c_dim, 1)
+  wanted = np.repeat(np.arange(max(G.c_dim, 1)), per_class)
   c = np.concatenate([class_labels(1, G.c_dim, int(k)) for k in wanted]) if G.c_dim else None
   z = seed_latents(range(n), G.z_dim)
   images = G.apply(net.variables, jnp.asarray(z), None if c is None else jnp.asarray(c), noise_mode='const')
@@ -55,9 +50,19 @@ def main() -> None:
   read = classifier.predict(pixels)
   share = np.bincount(read, minlength=10) / n
   entropy = float(-(share[share > 0] * np.log(share[share > 0])).sum())
-  print(json.dumps(dict(benchmark='demo_quality', workdir=args.workdir, samples=n,
-                        label_accuracy=round(float((read == wanted).mean()), 3) if G.c_dim else None,
-                        class_entropy=round(entropy, 3), real_digit_accuracy=round(real_accuracy, 3))))
+  return dict(benchmark='demo_quality', workdir=str(workdir), samples=n,
+              label_accuracy=round(float((read == wanted).mean()), 3) if G.c_dim else None,
+              class_entropy=round(entropy, 3), real_digit_accuracy=round(real_accuracy, 3))
+
+
+def main() -> None:
+  """Command line: see the module docstring."""
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('workdir', help='a demo training workdir')
+  parser.add_argument('--checkpoint', default='latest', help='latest, best or a step')
+  parser.add_argument('--per-class', type=int, default=40, help='samples per label (seeds 0, 1, ...)')
+  args = parser.parse_args()
+  print(json.dumps(demo_quality(args.workdir, args.checkpoint, args.per_class)))
 
 
 if __name__ == '__main__':

@@ -2,6 +2,7 @@
 
     python benchmarks/train_throughput.py                      # res64 and res256
     python benchmarks/train_throughput.py --settings res64 --iters 3
+    python benchmarks/train_throughput.py --settings res64 --augment bgc   # D sees ADA-augmented images
 
 A training iteration is the official loop's: Gmain and Dmain every step, Greg
 every ``G_reg_interval`` (4) and Dreg every ``D_reg_interval`` (16) steps. Each
@@ -11,7 +12,9 @@ Settings follow the official ``paper256`` recipe: ``res64`` is batch 8,
 channel_base 16384, channel_max 512, z/w 512, 8 mapping layers, r1_gamma 0.0256;
 ``res256`` the same at 256x256 (r1_gamma 1); ``demo`` is the demo's small
 networks at 32x32 (``benchmarks/scaling.py`` uses it on CPU). Float32, random
-weights.
+weights. ``--augment PIPE`` augments every image D sees with that ``--augpipe``
+preset at a fixed ``--augment-p`` (the cost does not depend on p: every draw and
+stage runs for every image).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import jax
 import numpy as np
 
 from benchmarks.generator_throughput import peak_memory_bytes
-from stylegan2_jax.training import state as train_state
+from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
 from stylegan2_jax.training.config import training_config
@@ -43,6 +46,7 @@ def benchmark_config(name: str, batch: int):
   setting = SETTINGS[name]
   config = training_config(setting['resolution'])
   config.batch_size = batch
+  config.augment = 'none'  # run() turns it on
   config.r1_gamma = setting['r1_gamma']
   config.G.update(z_dim=setting['z_dim'], w_dim=setting['z_dim'])
   config.G.mapping_kwargs.num_layers = setting['mapping_layers']
@@ -55,16 +59,21 @@ def training_setup(config, img_channels: int, mesh, seed: int = 0):
   """The phase steps of a config on ``mesh`` and a fresh state from ``seed`` -> (TrainSteps, TrainState)."""
   G, D = build_networks(config, img_channels)
   G_opt, D_opt = build_optimizers(config)
-  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh)
-  state = jax.jit(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k),
+  augment = augmentation.training_augment(config, img_channels)
+  fields = augmentation.state_fields(augment)
+  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh, augment)
+  state = jax.jit(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k, augment_fields=fields),
                   out_shardings=replicated(mesh))(jax.random.PRNGKey(seed))
   return steps, state
 
 
-def run(name: str, batch: int, iters: int, batch_gpu: int = 0) -> dict:
-  """Compiles and times each phase of one setting."""
+def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'none',
+        augment_p: float = 0.6) -> dict:
+  """Compiles and times each phase of one setting (D's images augmented with the ``augment`` preset)."""
   config = benchmark_config(name, batch)
   config.batch_gpu = batch_gpu
+  if augment != 'none':
+    config.augment, config.augpipe, config.augment_p = 'fixed', augment, augment_p
   mesh = data_mesh()
   steps, state = training_setup(config, 3, mesh)
   res = config.resolution
@@ -84,7 +93,8 @@ def run(name: str, batch: int, iters: int, batch_gpu: int = 0) -> dict:
     compile_s[phase] -= phase_s[phase]
   sec_per_iter = (phase_s['Gmain'] + phase_s['Dmain'] + phase_s['Greg'] / config.G_reg_interval
                   + phase_s['Dreg'] / config.D_reg_interval)
-  return dict(setting=name, resolution=res, batch=batch, batch_gpu=batch_gpu,
+  return dict(setting=name, resolution=res, batch=batch, batch_gpu=batch_gpu, augment=augment,
+              augment_p=augment_p if augment != 'none' else None,
               channel_base=SETTINGS[name]['channel_base'], channel_max=SETTINGS[name]['channel_max'],
               r1_gamma=config.r1_gamma, iters_per_phase=iters, sec_per_iter=round(sec_per_iter, 3),
               img_per_s=round(batch / sec_per_iter, 3), sec_per_kimg=round(sec_per_iter * 1000 / batch, 1),
@@ -100,9 +110,12 @@ def main() -> None:
   parser.add_argument('--batch-gpu', type=int, default=0, help='images per device per accumulation round (0 = all)')
   parser.add_argument('--batch', type=int, default=8)
   parser.add_argument('--iters', type=int, default=3, help='timed calls per phase after the warm-up call')
+  parser.add_argument('--augment', default='none', help='an --augpipe preset (e.g. bgc) to augment what D sees')
+  parser.add_argument('--augment-p', type=float, default=0.6, help='the (fixed) augmentation probability')
   args = parser.parse_args()
   for name in args.settings.split(','):
-    print(json.dumps(run(name.strip(), args.batch, args.iters, args.batch_gpu)), flush=True)
+    print(json.dumps(run(name.strip(), args.batch, args.iters, args.batch_gpu, args.augment, args.augment_p)),
+          flush=True)
 
 
 if __name__ == '__main__':

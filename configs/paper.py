@@ -5,7 +5,8 @@ The ``stylegan2-ada-pytorch`` training presets on any dataset and resolution.
 ``paper512``, ``paper1024``, ``stylegan2``, ``cifar`` or ``auto`` (which sizes
 batch, gamma and EMA from the resolution, for 8 GPUs' worth of batch). ``dataset`` is a
 name or a prepared dataset's directory (as ``--config.dataset``). These presets
-use no ADA augmentation (the official ``--aug=noaug``). Add ``,tiny`` for a smoke run.
+train with ADA (``bgc``, target 0.6), as the official ``train.py`` does by default; ``--config.augment=none``
+is its ``--aug=noaug``. Add ``,tiny`` for a smoke run.
 """
 
 import ml_collections

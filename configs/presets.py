@@ -49,6 +49,7 @@ def apply_spec(config: ml_collections.ConfigDict, spec: tuple) -> ml_collections
 def config_f(resolution: int) -> ml_collections.ConfigDict:
   """StyleGAN2 config F: channel_base 32768, batch 32, lr 0.002, gamma 10, EMA 10 kimg, mixing 0.9, PL 2."""
   config = training_config(resolution)
+  config.augment = 'none'  # the StyleGAN2 paper trained without augmentation
   return apply_spec(config, ADA_SPECS['stylegan2'])
 
 

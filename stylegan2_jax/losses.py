@@ -4,7 +4,9 @@ Every random number the official ``StyleGAN2Loss`` draws is an explicit input
 here (a ``draws`` dict made by :func:`draw_generator_inputs`), so a test can
 replay the official draws and training can make its own inside a jitted step.
 Each objective is the scalar the official code calls ``backward()`` on,
-including the phase gain (its interval for the lazy regularizers).
+including the phase gain (its interval for the lazy regularizers). With ADA, the
+official ``run_D`` augments every image before D: here the ``augment`` arguments,
+functions ``img -> augmented img`` (their draws made by the caller, like the others).
 """
 
 from __future__ import annotations
@@ -86,10 +88,10 @@ def run_generator(G: Generator, g_vars: dict, draws: dict, c: jnp.ndarray | None
 
 
 def generator_main_loss(g_params, g_buffers, d_params, G: Generator, D: Discriminator, draws: dict,
-                        c=None, mbstd_shards: int = 1, gain: float = 1.0):
-  """Gmain: ``mean(softplus(-D(G(z))))`` -> (objective, aux with logits, loss and new buffers)."""
+                        c=None, mbstd_shards: int = 1, gain: float = 1.0, augment=None):
+  """Gmain: ``mean(softplus(-D(augment(G(z)))))`` -> (objective, aux with logits, loss and new buffers)."""
   img, _, buffers = run_generator(G, {'params': g_params, 'buffers': g_buffers}, draws, c)
-  logits = D.apply({'params': d_params}, img, c, mbstd_shards)
+  logits = D.apply({'params': d_params}, img if augment is None else augment(img), c, mbstd_shards)
   loss = jax.nn.softplus(-logits)
   return jnp.mean(loss) * gain, dict(buffers=buffers, gen_logits=logits, loss_Gmain=loss)
 
@@ -125,10 +127,16 @@ def draw_pl_noise(key: jax.Array, img_shape) -> jnp.ndarray:
 
 
 def discriminator_main_loss(d_params, g_params, g_buffers, G: Generator, D: Discriminator, draws: dict,
-                            real_img, real_c=None, gen_c=None, mbstd_shards: int = 1, gain: float = 1.0):
-  """Dmain: ``mean(softplus(D(G(z)))) + mean(softplus(-D(x)))``; G is held fixed but updates w_avg."""
+                            real_img, real_c=None, gen_c=None, mbstd_shards: int = 1, gain: float = 1.0,
+                            augment_gen=None, augment_real=None):
+  """Dmain: ``mean(softplus(D(G(z)))) + mean(softplus(-D(x)))`` (each image augmented first when given);
+  G is held fixed but updates w_avg."""
   gen_img, _, buffers = run_generator(G, {'params': g_params, 'buffers': g_buffers}, draws, gen_c)
   gen_img = jax.lax.stop_gradient(gen_img)
+  if augment_gen is not None:
+    gen_img = augment_gen(gen_img)
+  if augment_real is not None:
+    real_img = augment_real(real_img)
   gen_logits = D.apply({'params': d_params}, gen_img, gen_c, mbstd_shards)
   real_logits = D.apply({'params': d_params}, real_img, real_c, mbstd_shards)
   loss_gen = jax.nn.softplus(gen_logits)
@@ -139,10 +147,10 @@ def discriminator_main_loss(d_params, g_params, g_buffers, G: Generator, D: Disc
 
 
 def r1_loss(d_params, D: Discriminator, real_img, real_c=None, *, r1_gamma: float, mbstd_shards: int = 1,
-            gain: float = 1.0):
-  """Dreg: R1 ``r1_gamma / 2 * |d sum(D(x)) / dx|^2`` per real image."""
+            gain: float = 1.0, augment=None):
+  """Dreg: R1 ``r1_gamma / 2 * |d sum(D(augment(x))) / dx|^2`` per real image (through the augmentation)."""
   def logits_sum(img):
-    logits = D.apply({'params': d_params}, img, real_c, mbstd_shards)
+    logits = D.apply({'params': d_params}, img if augment is None else augment(img), real_c, mbstd_shards)
     return jnp.sum(logits), logits
 
   r1_grads, real_logits = jax.grad(logits_sum, has_aux=True)(real_img)

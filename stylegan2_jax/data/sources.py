@@ -76,3 +76,35 @@ def find_prepared_dir(path: str | pathlib.Path) -> pathlib.Path:
     options = ', '.join(sorted(str(p) for p in parents))
     raise ValueError(f'{path} holds several prepared datasets ({options}): pass one of them')
   return max((c.parent for c in candidates), key=lambda p: tuple(int(x) for x in p.name.split('.') if x.isdigit()))
+
+
+class SubsetSource:
+  """Some examples of another source, by index (``random_subset``); reads go to the other source."""
+
+  def __init__(self, source, indices: np.ndarray, description: str):
+    self.source, self.indices, self.description = source, np.asarray(indices, np.int64), description
+    self.resolution, self.channels, self.num_classes = source.resolution, source.channels, source.num_classes
+    labels = getattr(source, 'labels', None)
+    self.labels = None if labels is None else np.asarray(labels)[self.indices]
+
+  def __len__(self) -> int:
+    return len(self.indices)
+
+  def read(self, index: int) -> tuple[np.ndarray, int]:
+    """(uint8 CHW image, label or -1) of the subset's example ``index``."""
+    return self.source.read(int(self.indices[index]))
+
+
+def random_subset(source, max_images: int, seed: int):
+  """``max_images`` examples of ``source`` chosen at random by ``seed`` (the official ``--subset``), in index order.
+
+  As the official dataset's ``max_size``: the indices are shuffled by
+  ``np.random.RandomState(seed)`` and the first ``max_images`` kept, sorted. The
+  whole source when ``max_images`` is 0 or not smaller than it.
+  """
+  if not max_images or max_images >= len(source):
+    return source
+  indices = np.arange(len(source))
+  np.random.RandomState(seed).shuffle(indices)
+  return SubsetSource(source, np.sort(indices[:max_images]),
+                      f'{source.description}, a random subset of {max_images} (seed {seed})')

@@ -29,6 +29,12 @@ RESUMABLE_CHANGES = ('batch_gpu', 'total_kimg', 'kimg_per_tick', 'image_kimg', '
                      'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch', 'metrics', 'metrics_num_gen',
                      'metrics_batch', 'inception', 'vgg16', 'lpips')
 
+# Fields added after runs were first written, with the value that reproduces what those runs did:
+# a run whose config.json lacks one of them resumes when the config keeps that value.
+ADDED_FIELDS = dict(max_images=0, augment='none', augment_p=0.0, augpipe='bgc', ada_target=0.6, ada_interval=4,
+                    ada_kimg=500.0)
+AUGMENT_MODES = ('ada', 'fixed', 'none')
+
 
 def training_network_config(network: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A network's official kwargs without the data-derived ones (:data:`DATA_DERIVED_KEYS`)."""
@@ -46,6 +52,7 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       resolution=resolution,     # image resolution, a power of two
       conditional=False,         # train on the dataset's labels
       xflip=False,               # add x-flipped copies of the images (randomly, per sample)
+      max_images=0,              # train on a random subset of this many images (official --subset); 0 = all
       batch_size=32,             # global batch, split over all devices (official --batch)
       batch_gpu=0,               # images per device in one gradient-accumulation round (official --batch-gpu);
                                  # 0 = batch_size / devices (no accumulation); smaller saves memory
@@ -65,6 +72,13 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       D_reg_interval=ml_collections.FieldReference(16, field_type=int),  # lazy R1 every k steps, None = each step
       ema_kimg=10.0,             # half-life of the G EMA, in kimg
       ema_rampup=ml_collections.FieldReference(None, field_type=float),  # EMA ramp-up ratio, None = off
+      augment='ada',             # what D sees (official --aug): 'ada' (p adapts to D's overfitting), 'fixed'
+                                 # (p = augment_p throughout) or 'none' (no augmentation)
+      augment_p=0.0,             # augmentation probability: the fixed p, or the p ADA starts from
+      augpipe='bgc',             # which augmentations (official --augpipe): blit, geom, color, ..., bgc, ..., bgcfnc
+      ada_target=0.6,            # ADA target of r_t = E[sign(D(real))] (official --target)
+      ada_interval=4,            # ADA adjusts p every this many iterations
+      ada_kimg=500.0,            # ADA: p can go from 0 to 1 in this many kimg
       mbstd_shards=0,            # minibatch-stddev groups stay inside this many batch slices; 0 = one per device
       kimg_per_tick=4.0,         # progress is logged every tick
       image_kimg=50.0,           # a sample grid of G_ema is written every this many kimg (and at the end)
@@ -116,6 +130,7 @@ def validate_config(config: ml_collections.ConfigDict, num_devices: int, num_pro
     raise ValueError(f'--config.total_kimg must be positive, got {config.total_kimg}')
   _check_no_data_derived_keys(config)
   _validate_values(config)
+  _validate_augment(config)
   validate_metric_settings(config)
 
 def _config_value(config: ml_collections.ConfigDict, key: str):
@@ -146,6 +161,26 @@ def _validate_values(config: ml_collections.ConfigDict) -> None:
   require('ema_rampup', lambda v: v is None or v > 0, 'None or positive')
   for key in ('G.synthesis_kwargs.fp16_dtype', 'D.fp16_dtype'):
     require(key, lambda v: v in ('float16', 'bfloat16'), "'float16' or 'bfloat16'")
+
+
+def _validate_augment(config: ml_collections.ConfigDict) -> None:
+  """The augmentation settings, each naming its key (the official train.py checks)."""
+  # The presets live with the (jax) pipe; its settings module itself imports nothing heavy.
+  from stylegan2_jax.augment.settings import AUGPIPE_SPECS  # pylint: disable=import-outside-toplevel
+  if config.augment not in AUGMENT_MODES:
+    raise ValueError(f'--config.augment={config.augment!r}: must be ' + ', '.join(repr(m) for m in AUGMENT_MODES))
+  if config.augpipe not in AUGPIPE_SPECS:
+    raise ValueError(f'--config.augpipe={config.augpipe!r}: unknown preset; choose one of {", ".join(AUGPIPE_SPECS)}')
+  if not 0 <= config.augment_p <= 1:
+    raise ValueError(f'--config.augment_p={config.augment_p!r}: must be in [0, 1]')
+  if not 0 <= config.ada_target <= 1:
+    raise ValueError(f'--config.ada_target={config.ada_target!r}: must be in [0, 1]')
+  if not isinstance(config.ada_interval, int) or config.ada_interval < 1:
+    raise ValueError(f'--config.ada_interval={config.ada_interval!r}: must be an integer >= 1')
+  if not config.ada_kimg > 0:
+    raise ValueError(f'--config.ada_kimg={config.ada_kimg!r}: must be positive')
+  if not isinstance(config.max_images, int) or config.max_images < 0:
+    raise ValueError(f'--config.max_images={config.max_images!r}: must be an integer >= 0 (0 = every image)')
 
 
 def _check_no_data_derived_keys(config: ml_collections.ConfigDict) -> None:

@@ -37,8 +37,10 @@ class RunLogger:
       return
     losses = ' '.join(f'{k.split("/")[-1]} {v:.4f}' for k, v in record.items() if '/' in k and 'loss' in k)
     scores = ' '.join(f'{k.split("/")[0]}:{k.split("/")[-1]} {v:+.3f}' for k, v in record.items() if 'scores' in k)
+    ada = ''.join(f'{name} {record[key]:{form}} ' for key, name, form in (('augment_p', 'p', '.3f'), ('rt', 'rt', '+.3f'))
+                  if key in record)
     print(f'tick {record["tick"]:<4d} kimg {record["kimg"]:<8.1f} sec/kimg {record["sec_per_kimg"]:<7.2f} '
-          f'img/s {record["img_per_sec"]:<7.1f} {losses} {scores} pl_mean {record["pl_mean"]:.4f} '
+          f'img/s {record["img_per_sec"]:<7.1f} {losses} {scores} pl_mean {record["pl_mean"]:.4f} {ada}'
           f'checkpoint in {record["sec_to_checkpoint"]:.0f}s', flush=True)
     with open(self.workdir / 'metrics.jsonl', 'a') as f:
       f.write(json.dumps(record) + '\n')

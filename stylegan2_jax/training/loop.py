@@ -22,11 +22,12 @@ import numpy as np
 
 from stylegan2_jax.data.batches import Batches
 from stylegan2_jax.data.datasets import load_dataset
+from stylegan2_jax.data.sources import random_subset
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.training import state as train_state
+from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
 from stylegan2_jax.training.checkpoints import Checkpointer
-from stylegan2_jax.training.config import DATA_DERIVED_KEYS, RESUMABLE_CHANGES, validate_config
+from stylegan2_jax.training.config import ADDED_FIELDS, DATA_DERIVED_KEYS, RESUMABLE_CHANGES, validate_config
 from stylegan2_jax.training.io import RunLogger, init_weights, sample_grid_fn
 from stylegan2_jax.training.metrics import TrainingMetrics, write_best
 from stylegan2_jax.training.runs import write_networks_json
@@ -55,6 +56,8 @@ def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDic
   for net in ('G', 'D'):  # runs written before these became data-derived recorded them in the config
     for key in DATA_DERIVED_KEYS:
       (saved.get(net) or {}).pop(key, None)
+  for key, value in ADDED_FIELDS.items():  # runs written before these existed did what these values do
+    saved.setdefault(key, value)
   keys = sorted(set(saved) | set(current))
   differ = [k for k in keys if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k)]
   if differ:
@@ -89,7 +92,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   validate_config(config, mesh.size, jax.process_count())
   if config.init_from and network_loader is None:
     raise ValueError('--config.init_from needs a network_loader (e.g. stylegan2_jax.loading.load_networks)')
-  source = load_dataset(config.dataset, config.resolution, config.data_dir)
+  source = random_subset(load_dataset(config.dataset, config.resolution, config.data_dir), config.max_images,
+                         config.seed)
+  augment = augmentation.training_augment(config, source.channels)
+  augment_fields = augmentation.state_fields(augment)
   batches = Batches(source, config.batch_size, config.seed, config.xflip, config.conditional,
                     jax.process_index(), jax.process_count(), config.data_threads, config.data_prefetch)
   check_workdir_config(workdir, config)
@@ -100,14 +106,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     write_networks_json(workdir, G, D)
   G_opt, D_opt = build_optimizers(config)
   settings = loss_settings(config, mesh.size)
-  steps = TrainSteps(G, D, G_opt, D_opt, settings, mesh)
+  steps = TrainSteps(G, D, G_opt, D_opt, settings, mesh, augment)
   checkpointer = Checkpointer(workdir, config.keep_checkpoints)
   logger = RunLogger(workdir, enabled=jax.process_index() == 0)
 
   def create(key, init=None):
-    return train_state.create_train_state(G, D, G_opt, D_opt, key, *(init or ()))
+    return train_state.create_train_state(G, D, G_opt, D_opt, key, *(init or ()), augment_fields=augment_fields)
 
-  abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(mesh))
+  abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(mesh), augment_fields)
   meta = dict(tick=0, image_nimg=0, checkpoint_nimg=0)
   latest = checkpointer.latest_step()
   if latest is not None:
@@ -165,6 +171,8 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
       metrics.update({f'{phase}/{k}': v for k, v in phase_metrics.items()})
     tick_metrics.append(metrics)
     step, nimg = step + 1, nimg + config.batch_size
+    if steps.ada_due(step):
+      state = steps.ada_adjust(state)
     done = nimg >= total_nimg
     if nimg < tick_start_nimg + config.kimg_per_tick * 1000 and not done and stop['signal'] is None:
       continue
@@ -185,7 +193,7 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
     record = dict(tick=meta['tick'], step=step, kimg=nimg / 1000, sec_per_kimg=(now - tick_start_time) / tick_nimg * 1000,
                   img_per_sec=tick_nimg / (now - tick_start_time), time=now - start_time,
                   pl_mean=float(state.pl_mean), sec_to_checkpoint=until_ckpt * (now - tick_start_time) / tick_nimg,
-                  **means)
+                  **_augment_record(state, values), **means)
     logger.tick(record)
     tick_start_nimg, tick_start_time, tick_metrics = nimg, now, []
 
@@ -198,6 +206,13 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
   if stop['signal'] is not None:
     logger.info('stopped by SIGTERM; run the same command again to resume')
   return state
+
+
+def _augment_record(state, tick_metrics) -> dict:
+  """``augment_p`` (when augmenting) and ``rt`` (mean sign of D on the reals over the tick) for the tick record."""
+  record = {} if state.augment_p is None else dict(augment_p=float(state.augment_p))
+  rt = augmentation.tick_rt(tick_metrics)
+  return record if rt is None else {**record, 'rt': rt}
 
 
 def _count(tree) -> str:

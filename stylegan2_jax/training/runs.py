@@ -18,7 +18,7 @@ from stylegan2_jax.networks.config import (abstract_variables, discriminator_fro
                                            module_kwargs)
 from stylegan2_jax.networks.handle import NETWORK_KEYS, LoadedNetwork
 from stylegan2_jax.sharding import data_mesh, replicated
-from stylegan2_jax.training import state as train_state
+from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.training.build import build_optimizers
 from stylegan2_jax.training.checkpoints import Checkpointer
 
@@ -57,7 +57,8 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None):
   G, D = _run_networks(workdir)
   config = ml_collections.ConfigDict(json.loads((workdir / 'config.json').read_text()))
   G_opt, D_opt = build_optimizers(config)
-  abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(data_mesh()))
+  augment_fields = augmentation.state_fields(augmentation.training_augment(config, G.img_channels))
+  abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(data_mesh()), augment_fields)
   checkpointer = Checkpointer(workdir)
   try:
     state, _ = checkpointer.restore(_checkpoint_or_latest(checkpointer, workdir, step), abstract)

@@ -30,6 +30,8 @@ class TrainState:
   D_opt: Any               # optax state of D's Adam
   pl_mean: jnp.ndarray     # running mean of the path lengths, float32 scalar
   rng: jnp.ndarray         # raw PRNG key data (uint32), folded with step and phase for each draw
+  augment_p: jnp.ndarray | None = None  # augmentation probability p, float32 scalar (None: no augmentation)
+  ada_stats: jnp.ndarray | None = None  # ADA: [sum of sign(D(real)), count] since p was last adjusted (None: no ADA)
 
 
 def lazy_regularization_ratio(reg_interval: int | None) -> float:
@@ -100,9 +102,10 @@ def ema_update(G_ema: dict, G: dict, beta) -> dict:
 
 def create_train_state(G, D, G_opt: optax.GradientTransformation, D_opt: optax.GradientTransformation,
                        key: jax.Array, G_vars: dict | None = None, D_vars: dict | None = None,
-                       G_ema_vars: dict | None = None) -> TrainState:
+                       G_ema_vars: dict | None = None, augment_fields: dict | None = None) -> TrainState:
   """A fresh state: networks initialized as the official constructors do (or given), G_ema a copy of G (or given).
 
+  ``augment_fields`` are the augmentation fields (``training.augmentation.state_fields``).
   Call it under ``jax.jit`` with replicated ``out_shardings`` to create the
   state directly on the mesh (also in multi-process runs).
   """
@@ -114,11 +117,12 @@ def create_train_state(G, D, G_opt: optax.GradientTransformation, D_opt: optax.G
   return TrainState(step=jnp.zeros([], jnp.int32), nimg=jnp.zeros([], jnp.int32), G=G_vars,
                     G_ema=jax.tree.map(jnp.copy, G_vars if G_ema_vars is None else dict(G_ema_vars)), D=D_vars,
                     G_opt=G_opt.init(G_vars['params']), D_opt=D_opt.init(D_vars['params']),
-                    pl_mean=jnp.zeros([], jnp.float32), rng=jax.random.key_data(rng))
+                    pl_mean=jnp.zeros([], jnp.float32), rng=jax.random.key_data(rng), **(augment_fields or {}))
 
 
 def abstract_train_state(G, D, G_opt: optax.GradientTransformation, D_opt: optax.GradientTransformation,
-                         sharding) -> TrainState:
+                         sharding, augment_fields: dict | None = None) -> TrainState:
   """Shapes, dtypes and ``sharding`` of a :class:`TrainState` without computing it (a checkpoint restore target)."""
-  abstract = jax.eval_shape(lambda key: create_train_state(G, D, G_opt, D_opt, key), jax.random.PRNGKey(0))
+  abstract = jax.eval_shape(lambda key: create_train_state(G, D, G_opt, D_opt, key, augment_fields=augment_fields),
+                            jax.random.PRNGKey(0))
   return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding), abstract)

@@ -14,6 +14,13 @@ round is one official ``accumulate_gradients`` call (its own losses, mean over
 the round, w_avg and pl_mean updates, style-mixing cutoff) inside a
 ``lax.scan``, and the phase's optimizer step applies the sum of the rounds'
 gradients, as the official loop does.
+
+With augmentation (``augmentation.TrainingAugment``), every image D sees is
+augmented with the state's ``augment_p``; the pipe's draws are made like the
+latents (from the phase key, batch-sharded, split into the rounds). Dmain and
+Dreg report the mean sign of D on the reals (``signs_real``, the official
+``Loss/signs/real``), and with ADA add it to ``state.ada_stats``;
+:meth:`TrainSteps.ada_adjust` moves ``p`` every ``ada_interval`` iterations.
 """
 
 from __future__ import annotations
@@ -25,13 +32,15 @@ import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from stylegan2_jax import losses
+from stylegan2_jax.augment import augment as augment_images, draw_augment_inputs
 from stylegan2_jax.losses import LossSettings
-from stylegan2_jax.training import state as train_state
+from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.networks.discriminator import Discriminator
 from stylegan2_jax.networks.generator import Generator
 from stylegan2_jax.sharding import DATA_AXIS, batch_sharding
 
 PHASES = ('Gmain', 'Greg', 'Dmain', 'Dreg')
+AUGMENT_GEN_KEY, AUGMENT_REAL_KEY = 2, 3  # folded into a phase key for the augmentation draws of fakes and reals
 
 
 def phase_key(state: train_state.TrainState, phase: str) -> jax.Array:
@@ -56,9 +65,11 @@ def split_rounds(x, rounds: int, shards: int):
 class TrainSteps:
   """Builds the jitted phase steps for one G, D, optimizer pair, loss settings and mesh."""
 
-  def __init__(self, G: Generator, D: Discriminator, G_opt, D_opt, settings: LossSettings, mesh):
+  def __init__(self, G: Generator, D: Discriminator, G_opt, D_opt, settings: LossSettings, mesh,
+               augment: augmentation.TrainingAugment | None = None):
     self.G, self.D, self.G_opt, self.D_opt = G, D, G_opt, D_opt
     self.settings = settings
+    self.augment = augment
     self.mesh = mesh
     self.batch = batch_sharding(mesh)
     self.round_batch = NamedSharding(mesh, P(None, DATA_AXIS))
@@ -69,6 +80,7 @@ class TrainSteps:
     self.d_step = self._jit(functools.partial(self._discriminator_step, main=True, reg=s.D_reg_interval is None
                                               and s.r1_gamma > 0))
     self.d_reg_step = self._jit(functools.partial(self._discriminator_step, main=False, reg=True))
+    self.ada_step = self._jit(self._ada_adjust)
 
   def _jit(self, fn):
     return jax.jit(fn, donate_argnums=0)
@@ -93,6 +105,18 @@ class TrainSteps:
     if phase == 'Dmain':
       return self.d_step(state, real_img, real_c)
     return self.d_reg_step(state, real_img, real_c)
+
+  def ada_due(self, step: int) -> bool:
+    """Whether ADA adjusts p after iteration ``step`` (counted from 1, as the official ``batch_idx % ada_interval``)."""
+    return self.augment is not None and self.augment.adaptive and step % self.augment.ada_interval == 0
+
+  def ada_adjust(self, state):
+    """The state with p adjusted from the signs collected since the last adjustment (and those cleared)."""
+    return self.ada_step(state)
+
+  def _ada_adjust(self, state):
+    p, stats = augmentation.ada_adjust(state.augment_p, state.ada_stats, self.augment, self.settings.batch_size)
+    return state.replace(augment_p=p, ada_stats=stats)
 
   ##### draws and rounds #########################################################################
 
@@ -121,6 +145,17 @@ class TrainSteps:
     if cutoff is not None:
       draws['cutoff'] = jnp.reshape(cutoff, (self.settings.batch_rounds,))
     return draws
+
+  def _round_augment_draws(self, key: jax.Array, batch_size: int) -> dict:
+    """The augmentation draws of ``batch_size`` images, batch-sharded and split into rounds."""
+    G = self.G
+    shape = (batch_size, G.img_channels, G.img_resolution, G.img_resolution)
+    return self._rounds(self._sharded(draw_augment_inputs(key, self.augment.pipe, shape)))
+
+  def _augmenter(self, draws: dict, p):
+    """``img -> augmented img`` for one round's draws (geometric padding pooled per device slice)."""
+    pipe, shards = self.augment.pipe, self.settings.mbstd_shards
+    return lambda img: augment_images(img, draws, p, pipe, shards)
 
   def _accumulate(self, objective, params, carry, per_round):
     """Sum over the rounds of ``grad objective(params, carry, round inputs)`` -> (grads, carry, mean metrics).
@@ -158,6 +193,9 @@ class TrainSteps:
     if main:
       per_round.update(main=self._round_draws(key_main, s.batch_size),
                        c_main=self._rounds(self._gen_c(real_c, s.batch_size)))
+      if self.augment is not None:
+        per_round['aug_main'] = self._round_augment_draws(jax.random.fold_in(key_main, AUGMENT_GEN_KEY),
+                                                          s.batch_size)
     if reg:
       pl_noise = losses.draw_pl_noise(jax.random.fold_in(key_reg, 1),
                                       (reg_batch, G.img_channels, G.img_resolution, G.img_resolution))
@@ -167,8 +205,9 @@ class TrainSteps:
     def objective(g_params, carry, inputs):
       (buffers, pl_mean), total, metrics = carry, 0.0, {}
       if main:
+        augment = None if self.augment is None else self._augmenter(inputs['aug_main'], state.augment_p)
         value, aux = losses.generator_main_loss(g_params, buffers, state.D['params'], G, D, inputs['main'],
-                                                inputs['c_main'], s.mbstd_shards)
+                                                inputs['c_main'], s.mbstd_shards, augment=augment)
         total, buffers = total + value, aux['buffers']
         metrics.update(loss_G=jnp.mean(aux['loss_Gmain']), scores_fake=jnp.mean(aux['gen_logits']))
       if reg:
@@ -194,29 +233,44 @@ class TrainSteps:
     lazy_gain = 1.0 if s.D_reg_interval is None else float(s.D_reg_interval)
     per_round = dict(real_img=self._rounds(to_float_images(real_img_uint8)), real_c=self._rounds(real_c),
                      gen_c=self._rounds(self._gen_c(real_c, s.batch_size)))
+    key = phase_key(state, 'Dmain' if main else 'Dreg')
     if main:
-      per_round['draws'] = self._round_draws(phase_key(state, 'Dmain'), s.batch_size)
+      per_round['draws'] = self._round_draws(key, s.batch_size)
+    if self.augment is not None:  # one augmentation of the reals serves Dmain and R1 when they run together
+      per_round['aug_real'] = self._round_augment_draws(jax.random.fold_in(key, AUGMENT_REAL_KEY), s.batch_size)
+      if main:
+        per_round['aug_gen'] = self._round_augment_draws(jax.random.fold_in(key, AUGMENT_GEN_KEY), s.batch_size)
 
     def objective(d_params, buffers, inputs):
       total, metrics = 0.0, {}
+      augment_gen = augment_real = None
+      if self.augment is not None:
+        augment_real = self._augmenter(inputs['aug_real'], state.augment_p)
+        augment_gen = self._augmenter(inputs['aug_gen'], state.augment_p) if main else None
       if main:
         value, aux = losses.discriminator_main_loss(d_params, state.G['params'], buffers, G, D, inputs['draws'],
                                                     inputs['real_img'], inputs['real_c'], inputs['gen_c'],
-                                                    s.mbstd_shards)
+                                                    s.mbstd_shards, augment_gen=augment_gen,
+                                                    augment_real=augment_real)
         total, buffers = total + value, aux['buffers']
         metrics.update(loss_D=jnp.mean(aux['loss_Dgen']) + jnp.mean(aux['loss_Dreal']),
-                       scores_real=jnp.mean(aux['real_logits']), scores_fake=jnp.mean(aux['gen_logits']))
+                       scores_real=jnp.mean(aux['real_logits']), scores_fake=jnp.mean(aux['gen_logits']),
+                       signs_real=jnp.mean(jnp.sign(aux['real_logits'])))
       if reg:
         value, aux = losses.r1_loss(d_params, D, inputs['real_img'], inputs['real_c'], r1_gamma=s.r1_gamma,
-                                    mbstd_shards=s.mbstd_shards, gain=lazy_gain)
+                                    mbstd_shards=s.mbstd_shards, gain=lazy_gain, augment=augment_real)
         total = total + value
         metrics.update(loss_Dr1=jnp.mean(aux['loss_Dr1']), r1_penalty=jnp.mean(aux['r1_penalty']))
+        if not main:  # the official Dr1 phase reports its real logits too (one forward when run with Dmain)
+          metrics['signs_real'] = jnp.mean(jnp.sign(aux['real_logits']))
       return total, (buffers, metrics)
 
     grads, buffers, metrics = self._accumulate(objective, state.D['params'], state.G['buffers'], per_round)
     params, opt_state = train_state.apply_adam(self.D_opt, state.D['params'], state.D_opt, grads)
     state = state.replace(D={**state.D, 'params': params}, D_opt=opt_state,
                           G={**state.G, 'buffers': buffers})
+    if self.augment is not None and self.augment.adaptive:
+      state = state.replace(ada_stats=augmentation.with_signs(state.ada_stats, metrics['signs_real'], s.batch_size))
     if main:  # Dmain is the last phase that touches G in an iteration: update G_ema and the counters
       beta = train_state.ema_beta(s.batch_size, s.ema_kimg, s.ema_rampup, state.nimg)
       state = state.replace(G_ema=train_state.ema_update(state.G_ema, state.G, beta),
