@@ -1,7 +1,7 @@
 """The README's shell commands, as a user would copy them, and a clone-like folder with tiny stand-ins to run them in.
 
-``readme_commands`` reads every fenced ``bash`` block (continuation lines joined,
-comments dropped, ``&&`` chains split) and every inline code span that is a full
+``readme_commands`` reads every fenced ``bash`` block (continuation lines and quoted
+multi-line arguments joined, comments dropped, ``&&`` chains split) and every inline code span that is a full
 ``stylegan2-jax SUBCOMMAND --...`` command, with the README line it starts on.
 ``make_workspace`` builds the folder the commands run in: ``configs``, ``launch``
 and ``web`` linked from the repository, and tiny networks and images under the
@@ -42,7 +42,12 @@ def readme_commands(readme: pathlib.Path = REPO / 'README.md') -> list[tuple[int
       if line.endswith('\\'):
         pending += line[:-1] + ' '
         continue
-      commands += [(start, tokens) for tokens in _split_chain(shlex.split(pending + line, comments=True))]
+      try:
+        tokens = shlex.split(pending + line, comments=True)
+      except ValueError:  # a quoted argument (python -c "...") goes on over the next lines
+        pending += line + '\n'
+        continue
+      commands += [(start, chain) for chain in _split_chain(tokens)]
       pending = ''
     elif language is None:
       commands += [(number, shlex.split(m.group(1))) for m in INLINE.finditer(line)]
@@ -58,7 +63,11 @@ def _split_chain(tokens: list[str]) -> list[list[str]]:
         chain.append(current)
       current = []
     else:
-      current.append(token.lstrip('(').rstrip(')') if token.startswith('(') or token.endswith(')') else token)
+      if token.startswith('(') and token.count('(') > token.count(')'):  # unbalanced: a subshell's parentheses
+        token = token[1:]
+      if token.endswith(')') and token.count(')') > token.count('('):
+        token = token[:-1]
+      current.append(token)
   return chain
 
 

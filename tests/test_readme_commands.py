@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import runpy
 import shlex
+import subprocess
+import sys
 
 import pytest
 from absl import flags
@@ -34,6 +36,13 @@ PARSE_ONLY = {
     'stylegan2-jax train --config configs/ffhq.py:res=1024':
         'fine-tunes the official FFHQ network (stylegan2-ffhq-config-f.pkl, a download) at 1024 px',
     'stylegan2-jax evaluate': 'needs a trained FFHQ run, the FFHQ dataset and the Inception/VGG16 weights (downloads)',
+    'stylegan2-jax train --config configs/demo.py --workdir runs/digits':
+        'transfer learning, step 3: trains for minutes (tests/training/test_train_loop.py runs init_from)',
+    'stylegan2-jax train --config configs/demo.py --workdir runs/sevens_ada':
+        'transfer learning, step 4: trains for minutes (tests/training/test_ada.py runs ADA training)',
+    "python -c import json for r in map(json.loads, open('runs/sevens_ada/metrics.jsonl')):":
+        'reads the run of step 4, which is not run here (tests/training/test_ada.py checks its augment_p and rt); '
+        'the code is compiled',
 }
 # Other programs: not ours to run here.
 EXTERNAL = {
@@ -65,10 +74,10 @@ PROJECTION = ('stylegan2-jax project', 'stylegan2-jax generate --network $N --pr
 
 
 def normalized(tokens: list[str]) -> str:
-  """The command as the tables name it: ``.venv/bin/`` dropped from our programs."""
+  """The command as the tables name it: ``.venv/bin/`` dropped from our programs, whitespace runs as one space."""
   first = tokens[0].replace('.venv/bin/', '') if tokens[0] in ('.venv/bin/stylegan2-jax', '.venv/bin/python') \
       else tokens[0]
-  return ' '.join([first, *tokens[1:]])
+  return ' '.join(' '.join([first, *tokens[1:]]).split())
 
 
 def entry(table: dict, command: str):
@@ -99,7 +108,9 @@ def check_train_args(argv: list[str]) -> None:
 def parse_only(tokens: list[str]) -> None:
   """Parses a command's arguments as its program would, without running it."""
   command = normalized(tokens)
-  if tokens[1:2] == ['train']:
+  if command.startswith('python -c '):
+    compile(tokens[2], 'README', 'exec')
+  elif tokens[1:2] == ['train']:
     check_train_args(tokens[2:])
   elif tokens[0].endswith('stylegan2-jax'):
     cli.build_parser().parse_args(tokens[1:])
@@ -130,6 +141,8 @@ def run(tokens: list[str]) -> None:
     assert cli.main(argv) == 0, command
   elif 'launch/sweep.py' in tokens:
     assert runpy.run_path(str(REPO / 'launch' / 'sweep.py'))['main'](tokens[2:]) == 0
+  elif command.startswith('python -c '):  # a snippet: in the environment's Python, in the clone-like folder
+    subprocess.run([sys.executable, *tokens[1:]], check=True, timeout=300)
   else:
     raise AssertionError(f'README command {command!r}: add it to EXTERNAL or PARSE_ONLY with the reason, or run it')
 
