@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import sys
+import tempfile
 
 import jax
 import numpy as np
@@ -13,6 +15,24 @@ from PIL import Image
 from stylegan2_jax.sampling import generator_images, image_grid, seed_latents
 from stylegan2_jax.sharding import replicated
 from stylegan2_jax.networks.config import abstract_variables
+
+
+def check_writable_workdir(workdir: str | os.PathLike) -> None:
+  """Creates ``workdir`` if needed; raises ValueError naming it if it is a file or cannot be written.
+
+  Runs before the dataset is read or anything compiled, so a bad ``--workdir``
+  costs one line, not a run that fails at its first write.
+  """
+  workdir = pathlib.Path(workdir)
+  if workdir.exists() and not workdir.is_dir():
+    raise ValueError(f'--workdir {workdir} is a file, not a directory')
+  try:
+    workdir.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix='.write-check-', dir=workdir)
+    os.close(fd)
+    os.unlink(probe)
+  except OSError as e:
+    raise ValueError(f'--workdir {workdir} cannot be written ({e.strerror or e})') from None
 
 
 class RunLogger:

@@ -27,7 +27,7 @@ from stylegan2_jax.training import state as train_state
 from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
 from stylegan2_jax.training.checkpoints import Checkpointer
 from stylegan2_jax.training.config import DATA_DERIVED_KEYS, RESUMABLE_CHANGES, validate_config
-from stylegan2_jax.training.io import RunLogger, init_weights, sample_grid_fn
+from stylegan2_jax.training.io import RunLogger, check_writable_workdir, init_weights, sample_grid_fn
 from stylegan2_jax.training.metrics import TrainingMetrics, write_best
 from stylegan2_jax.training.runs import write_networks_json
 from stylegan2_jax.training.steps import TrainSteps
@@ -87,6 +87,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   workdir = pathlib.Path(workdir)
   mesh = data_mesh()
   validate_config(config, mesh.size, jax.process_count())
+  check_writable_workdir(workdir)
   if config.init_from and network_loader is None:
     raise ValueError('--config.init_from needs a network_loader (e.g. stylegan2_jax.loading.load_networks)')
   source = load_dataset(config.dataset, config.resolution, config.data_dir)
@@ -114,6 +115,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     state, meta = checkpointer.restore(latest, abstract)
     batches.set_state(meta['data'])
     logger.info(f'resuming from the checkpoint at step {latest} ({int(state.nimg) / 1000:.1f} kimg) in {workdir}')
+    if int(state.nimg) >= int(config.total_kimg * 1000):
+      logger.info(f'the run has reached --config.total_kimg={config.total_kimg}: nothing to train')
   else:
     init = init_weights(config.init_from, G, D, logger, network_loader) if config.init_from else None
     state = jax.jit(create, out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed), init)
