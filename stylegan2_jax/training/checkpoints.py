@@ -18,13 +18,9 @@ sight, so the step can be saved again); readers leave it where it is.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
-import logging
 import pathlib
 import shutil
-import sys
 from typing import Any, Callable, Sequence
 
 import jax
@@ -32,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint.checkpoint_managers import preservation_policy
+
+from stylegan2_jax.training.failed_reads import read_quietly
 
 
 @dataclasses.dataclass
@@ -55,33 +53,6 @@ def brief_error(error: BaseException) -> str:
   return type(error).__name__ + (f': {line[:200]}' + ('...' if len(line) > 200 else '') if line else '')
 
 
-@contextlib.contextmanager
-def _abandoned_reads_quiet():
-  """Silences the reads Orbax leaves behind when a restore fails (each prints a page-long TensorStore spec).
-
-  They surface as exceptions of coroutines and tasks nobody awaits, when those
-  are garbage-collected: collected here, with the unraisable hook and asyncio's
-  logger muted, after the failed restore.
-  """
-  hook, asyncio_log = sys.unraisablehook, logging.getLogger('asyncio')
-  disabled = asyncio_log.disabled
-  sys.unraisablehook, asyncio_log.disabled = (lambda unraisable: None), True
-  try:
-    yield
-  finally:
-    gc.collect()
-    sys.unraisablehook, asyncio_log.disabled = hook, disabled
-
-
-def read_quietly(read: Callable[[int], Any], step: int) -> Any:
-  """``read(step)``; if it raises, the reads Orbax abandoned are collected without printing (the error stays)."""
-  try:
-    return read(step)
-  except Exception:
-    with _abandoned_reads_quiet():
-      raise
-
-
 @jax.jit
 def _all_finite(arrays):
   return jnp.stack([jnp.all(jnp.isfinite(x)) for x in arrays])
@@ -99,12 +70,20 @@ def non_finite_fields(state: Any) -> list[str]:
 class Checkpointer:
   """Saves and restores (state, meta) pairs by step; keeps the last ``max_to_keep`` and the one at ``keep_step``."""
 
-  def __init__(self, workdir: str | pathlib.Path, max_to_keep: int = 3):
+  def __init__(self, workdir: str | pathlib.Path, max_to_keep: int = 3, read_only: bool = False):
+    """``read_only``: for readers of a run (generate, evaluate), which must not touch it, nor remove the
+    temporary directory of a checkpoint the trainer is writing meanwhile."""
     self.directory = pathlib.Path(workdir).absolute() / 'checkpoints'
     self.keep_step: int | None = None
-    policy = preservation_policy.AnyPreservationPolicy([preservation_policy.LatestN(n=max_to_keep), _KeepStep(self)])
-    options = ocp.CheckpointManagerOptions(preservation_policy=policy, create=True, cleanup_tmp_directories=True,
-                                           enable_async_checkpointing=False)
+    if read_only:
+      # (not Orbax's read_only, which logs a warning each time; a reader never saves, so nothing is deleted)
+      options = ocp.CheckpointManagerOptions(create=False, cleanup_tmp_directories=False,
+                                             enable_async_checkpointing=False)
+    else:
+      policy = preservation_policy.AnyPreservationPolicy([preservation_policy.LatestN(n=max_to_keep),
+                                                          _KeepStep(self)])
+      options = ocp.CheckpointManagerOptions(preservation_policy=policy, create=True, cleanup_tmp_directories=True,
+                                             enable_async_checkpointing=False)
     self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=('state', 'meta'))
 
   def latest_step(self) -> int | None:
@@ -153,6 +132,8 @@ class Checkpointer:
     Orbax no longer lists them, so a step can be saved again. Call on every
     process of a multi-process run: they wait for each other around the move.
     """
+    if not steps:
+      return []
     multi = jax.process_count() > 1
     if multi:
       from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel

@@ -21,7 +21,8 @@ from stylegan2_jax.networks.handle import NETWORK_KEYS, LoadedNetwork
 from stylegan2_jax.sharding import data_mesh, replicated
 from stylegan2_jax.training import state as train_state
 from stylegan2_jax.training.build import build_optimizers
-from stylegan2_jax.training.checkpoints import Checkpointer, DamagedCheckpointError, brief_error, read_quietly
+from stylegan2_jax.training.checkpoints import Checkpointer, DamagedCheckpointError, brief_error
+from stylegan2_jax.training.failed_reads import read_quietly
 
 
 def write_networks_json(workdir: pathlib.Path, G, D) -> None:
@@ -73,7 +74,7 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None):
   config = ml_collections.ConfigDict(json.loads((workdir / 'config.json').read_text()))
   G_opt, D_opt = build_optimizers(config)
   abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(data_mesh()))
-  checkpointer = Checkpointer(workdir)
+  checkpointer = Checkpointer(workdir, read_only=True)
   try:
     state, _ = _read_checkpoint(checkpointer, workdir, step, lambda step: checkpointer.restore(step, abstract))
   finally:
@@ -107,7 +108,7 @@ def load_run_networks(workdir: str | pathlib.Path, checkpoint: str = 'latest',
   modules = {name: module for name, module in (('G', G), ('D', D), ('G_ema', G)) if name in keys}
   sharding = replicated(data_mesh())
   abstract = {name: _with_sharding(abstract_variables(module), sharding) for name, module in modules.items()}
-  checkpointer = Checkpointer(workdir)
+  checkpointer = Checkpointer(workdir, read_only=True)
   try:
     variables = _read_checkpoint(checkpointer, workdir, checkpoint_step(workdir, checkpoint),
                                  lambda step: checkpointer.restore_parts(step, abstract))
