@@ -3,7 +3,8 @@
 Layout of a workdir: ``config.json`` (the training config), ``networks.json``
 (the official constructor kwargs of G and D, with the data's resolution,
 channels and labels), ``checkpoints/<step>/``, ``metrics.jsonl``, TensorBoard
-event files and ``samples_*.png``.
+event files and ``samples_*.png`` (and ``damaged_checkpoints/<step>/``, where the
+trainer moved checkpoints it could not read back).
 """
 
 from __future__ import annotations

@@ -97,6 +97,13 @@ def test_generate_loads_the_newest_intact_checkpoint(straight, tmp_path, capsys)
   for ours, theirs in zip(g_ema_leaves(workdir), g_ema_leaves(straight[0], '4')):
     np.testing.assert_array_equal(ours, theirs)
   assert sorted(p.relative_to(workdir) for p in workdir.rglob('*')) == listing  # a reader changes nothing
+  # Asked for by number, the damaged one is an error naming it, as is a step the run does not have.
+  capsys.readouterr()
+  for step, message in (('8', f'checkpoint {workdir / "checkpoints" / "8"} is damaged ('),
+                        ('12', f'{workdir} has no checkpoint at step 12 (it has steps 4, 8)')):
+    assert cli.main(['generate', '--network', str(workdir), '--checkpoint', step, '--seeds', '0',
+                     '--outdir', str(tmp_path / 'out')]) == 2
+    assert capsys.readouterr().err.strip().startswith(f'stylegan2-jax generate: error: {message}')
 
 
 def test_reading_a_run_leaves_a_checkpoint_being_written_alone(straight, tmp_path):
