@@ -136,6 +136,8 @@ def test_ticks_logged_after_the_last_checkpoint_are_not_repeated(straight, tmp_p
   workdir = copy_run(straight, tmp_path)
   shutil.rmtree(workdir / 'checkpoints' / '8')  # killed after the ticks of steps 6 and 8, before saving step 8
   assert logged_steps(workdir) == [2, 4, 6, 8]
+  with open(workdir / 'metrics.jsonl', 'a') as f:
+    f.write('{"tick": 5, "step": 1')  # and in the middle of writing a line
   train_and_evaluate(tiny_config(), workdir)
   assert logged_steps(workdir) == [2, 4, 6, 8]  # one run: the ticks after step 4 were dropped, then logged again
   assert_identical(run_params(workdir), straight[1])
