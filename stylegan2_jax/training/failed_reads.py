@@ -4,8 +4,8 @@ When an Orbax restore fails on one array, the reads it started for the others
 are abandoned: their coroutines and tasks raise later, when garbage-collected
 or when TensorStore completes them on the event loop of the restore that already
 failed, and Python reports each (with a page-long TensorStore spec) as an
-exception "ignored" or "never retrieved". :func:`read_quietly` collects what it
-can at once and from then on filters those reports, and only those.
+exception "ignored" or "never retrieved". :func:`read_quietly` filters those
+reports, and only those, from its first read on, and collects what it can at once.
 """
 
 from __future__ import annotations
@@ -23,12 +23,19 @@ def _from_abandoned_read(error: BaseException | None, obj: Any) -> bool:
   return code is not None and 'orbax' in code.co_filename
 
 
+# What the errors of Orbax's reads (and of TensorStore under them) say, whichever object carries them.
+_READ_ERROR_MARKS = ('orbax', 'TensorStore', 'Error opening "', 'Encountered error while reading array')
+
+
 class _AbandonedTaskFilter(logging.Filter):
-  """Drops asyncio's "Task exception was never retrieved" records of Orbax's reads."""
+  """Drops asyncio's "Task/Future exception was never retrieved" records of Orbax's reads."""
 
   def filter(self, record: logging.LogRecord) -> bool:
     message = record.getMessage()
-    return not ('never retrieved' in message and 'orbax' in message)
+    if 'never retrieved' not in message:
+      return True
+    text = message + (str(record.exc_info[1]) if record.exc_info else '')
+    return not any(mark in text for mark in _READ_ERROR_MARKS)
 
 
 def _filter_abandoned_read_reports() -> None:
@@ -47,11 +54,11 @@ def _filter_abandoned_read_reports() -> None:
 
 def read_quietly(read: Callable[[int], Any], step: int) -> Any:
   """``read(step)``; if it raises, the error propagates without the reports of the reads it abandoned."""
+  _filter_abandoned_read_reports()  # before reading: a read may fail on a loop Orbax closed, even mid-restore
   try:
     return read(step)
   except Exception as e:  # pylint: disable=broad-except  (re-raised below)
     error = e
-  _filter_abandoned_read_reports()
   error.__traceback__ = error.__context__ = error.__cause__ = None  # its frames hold the abandoned reads
   gc.collect()
   raise error
