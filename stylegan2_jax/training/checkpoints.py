@@ -8,17 +8,28 @@ a kill is never listed or loaded (and is cleaned up on the next start).
 
 Besides the newest ``max_to_keep`` checkpoints, the one at ``keep_step`` (the
 best snapshot by the run's first metric) is never deleted.
+
+A checkpoint damaged after it was written (a file truncated or deleted, its
+metadata missing) fails to restore; :meth:`Checkpointer.newest_intact` then
+says so and falls back to the one before it. The trainer moves a damaged one
+to ``WORKDIR/damaged_checkpoints/<step>`` (kept for inspection, out of Orbax's
+sight, so the step can be saved again); readers leave it where it is.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any, Sequence
+import shutil
+from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint.checkpoint_managers import preservation_policy
+
+from stylegan2_jax.training.failed_reads import read_quietly
 
 
 @dataclasses.dataclass
@@ -31,15 +42,48 @@ class _KeepStep:
     return [info.step == self.owner.keep_step for info in checkpoints]
 
 
+class DamagedCheckpointError(ValueError):
+  """No checkpoint of a run (or not the one asked for) can be read back."""
+
+
+def brief_error(error: BaseException) -> str:
+  """The first line of an error, at most 200 characters (Orbax and TensorStore errors run to many lines)."""
+  lines = str(error).strip().splitlines()
+  line = lines[0].split(' See full TensorStore details')[0] if lines else ''
+  return type(error).__name__ + (f': {line[:200]}' + ('...' if len(line) > 200 else '') if line else '')
+
+
+@jax.jit
+def _all_finite(arrays):
+  return jnp.stack([jnp.all(jnp.isfinite(x)) for x in arrays])
+
+
+def non_finite_fields(state: Any) -> list[str]:
+  """The top-level fields of a state pytree (e.g. ``'D'``, ``'pl_mean'``) holding a NaN or Inf, in order."""
+  leaves, _ = jax.tree_util.tree_flatten_with_path(state)
+  floats = [(path, x) for path, x in leaves if jnp.issubdtype(x.dtype, jnp.floating)]
+  finite = np.asarray(_all_finite([x for _, x in floats]))
+  bad = [jax.tree_util.keystr(path[:1]).strip('.[]\'"') for (path, _), ok in zip(floats, finite) if not ok]
+  return list(dict.fromkeys(bad))
+
+
 class Checkpointer:
   """Saves and restores (state, meta) pairs by step; keeps the last ``max_to_keep`` and the one at ``keep_step``."""
 
-  def __init__(self, workdir: str | pathlib.Path, max_to_keep: int = 3):
+  def __init__(self, workdir: str | pathlib.Path, max_to_keep: int = 3, read_only: bool = False):
+    """``read_only``: for readers of a run (generate, evaluate), which must not touch it, nor remove the
+    temporary directory of a checkpoint the trainer is writing meanwhile."""
     self.directory = pathlib.Path(workdir).absolute() / 'checkpoints'
     self.keep_step: int | None = None
-    policy = preservation_policy.AnyPreservationPolicy([preservation_policy.LatestN(n=max_to_keep), _KeepStep(self)])
-    options = ocp.CheckpointManagerOptions(preservation_policy=policy, create=True, cleanup_tmp_directories=True,
-                                           enable_async_checkpointing=False)
+    if read_only:
+      # (not Orbax's read_only, which logs a warning each time; a reader never saves, so nothing is deleted)
+      options = ocp.CheckpointManagerOptions(create=False, cleanup_tmp_directories=False,
+                                             enable_async_checkpointing=False)
+    else:
+      policy = preservation_policy.AnyPreservationPolicy([preservation_policy.LatestN(n=max_to_keep),
+                                                          _KeepStep(self)])
+      options = ocp.CheckpointManagerOptions(preservation_policy=policy, create=True, cleanup_tmp_directories=True,
+                                             enable_async_checkpointing=False)
     self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=('state', 'meta'))
 
   def latest_step(self) -> int | None:
@@ -61,6 +105,54 @@ class Checkpointer:
     restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state),
                                                                    meta=ocp.args.JsonRestore()))
     return restored['state'], dict(restored['meta'])
+
+  def newest_intact(self, read: Callable[[int], Any], report: Callable[[str], None]) -> tuple[int, Any] | None:
+    """``(step, read(step))`` of the newest checkpoint that ``read`` loads; None if there is none.
+
+    Each damaged checkpoint (newest first) is named through ``report``; raises
+    :class:`DamagedCheckpointError` if there are checkpoints but none can be read.
+    """
+    errors = []
+    steps = self.all_steps()[::-1]
+    for i, step in enumerate(steps):
+      try:
+        return step, read_quietly(read, step)
+      except Exception as e:  # pylint: disable=broad-except  (Orbax/TensorStore raise many types for damaged files)
+        errors.append(f'step {step}: {brief_error(e)}')
+        after = f'loading step {steps[i + 1]}' if i + 1 < len(steps) else 'no older checkpoint'
+        report(f'checkpoint {self.directory / str(step)} is damaged ({brief_error(e)}); {after}')
+    if errors:
+      raise DamagedCheckpointError(f'no intact checkpoint in {self.directory} (steps {", ".join(map(str, steps))}; '
+                                   f'{errors[0]}): move the damaged ones aside, or train in a new --workdir')
+    return None
+
+  def set_aside(self, steps: Sequence[int]) -> list[pathlib.Path]:
+    """Moves the checkpoints at ``steps`` to ``WORKDIR/damaged_checkpoints/`` (process 0); returns where.
+
+    Orbax no longer lists them, so a step can be saved again. Call on every
+    process of a multi-process run: they wait for each other around the move.
+    """
+    if not steps:
+      return []
+    multi = jax.process_count() > 1
+    if multi:
+      from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+      multihost_utils.sync_global_devices('damaged checkpoints read')
+    moved = []
+    for step in steps:
+      target = self.directory.parent / 'damaged_checkpoints' / str(step)
+      n = 1
+      while target.exists():  # damaged at this step before
+        n += 1
+        target = target.with_name(f'{step}-{n}')
+      if jax.process_index() == 0:
+        target.parent.mkdir(exist_ok=True)
+        shutil.move(str(self.directory / str(step)), str(target))
+      moved.append(target)
+    if multi:
+      multihost_utils.sync_global_devices('damaged checkpoints moved')
+    self.manager.reload()
+    return moved
 
   def restore_parts(self, step: int, abstract_parts: dict) -> dict:
     """Only the top-level state fields ``abstract_parts`` names (e.g. ``{'G_ema': ...}``) of the checkpoint at ``step``.

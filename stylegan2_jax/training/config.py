@@ -128,6 +128,9 @@ def validate_config(config: ml_collections.ConfigDict, num_devices: int, num_pro
                      + ': change --config.batch_size or --config.pl_batch_shrink')
   if config.total_kimg <= 0:
     raise ValueError(f'--config.total_kimg must be positive, got {config.total_kimg}')
+  if int(config.total_kimg * 1000) < batch:  # the loop trains whole steps of batch_size images
+    raise ValueError(f'--config.total_kimg={config.total_kimg} is less than one step of --config.batch_size={batch} '
+                     f'images ({batch / 1000:g} kimg)')
   _check_no_data_derived_keys(config)
   _validate_values(config)
   _validate_augment(config)

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import sys
+import tempfile
 
 import jax
 import numpy as np
 from PIL import Image
 
+from stylegan2_jax.files import write_text_atomically
 from stylegan2_jax.sampling import generator_images, image_grid, seed_latents
 from stylegan2_jax.sharding import replicated
 from stylegan2_jax.networks.config import abstract_variables
+
+
+def check_writable_workdir(workdir: str | os.PathLike) -> None:
+  """Creates ``workdir`` if needed; raises ValueError naming it if it is a file or cannot be written.
+
+  Runs before the dataset is read or anything compiled, so a bad ``--workdir``
+  costs one line, not a run that fails at its first write.
+  """
+  workdir = pathlib.Path(workdir)
+  if workdir.exists() and not workdir.is_dir():
+    raise ValueError(f'--workdir {workdir} is a file, not a directory')
+  try:
+    workdir.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix='.write-check-', dir=workdir)
+    os.close(fd)
+    os.unlink(probe)
+  except OSError as e:
+    raise ValueError(f'--workdir {workdir} cannot be written ({e.strerror or e})') from None
 
 
 class RunLogger:
@@ -25,6 +46,22 @@ class RunLogger:
       self.workdir.mkdir(parents=True, exist_ok=True)
       from tensorboardX import SummaryWriter
       self.writer = SummaryWriter(str(self.workdir), flush_secs=30)
+
+  def drop_records_after(self, step: int) -> None:
+    """Rewrites ``metrics.jsonl`` without its records past ``step`` (atomically), so a resumed run reads as one.
+
+    The ticks and metrics logged after the checkpoint a run resumes from are
+    logged again as the run repeats them. TensorBoard event files are append-only
+    and keep both copies (TensorBoard shows the later one).
+    """
+    path = self.workdir / 'metrics.jsonl'
+    if not self.enabled or not path.exists():
+      return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if _record_step(line) <= step]
+    if len(kept) < len(lines):
+      write_text_atomically(path, ''.join(kept))
+      self.info(f'dropped {len(lines) - len(kept)} records past step {step} from {path}: the run repeats them')
 
   def info(self, message: str) -> None:
     """A line on stdout."""
@@ -73,6 +110,14 @@ class RunLogger:
     if self.writer is not None:
       self.writer.close()
     sys.stdout.flush()
+
+
+def _record_step(line: str) -> float:
+  """The ``step`` of a ``metrics.jsonl`` line; a line cut short by a kill counts as past every step."""
+  try:
+    return json.loads(line)['step']
+  except (ValueError, KeyError, TypeError):
+    return float('inf') if line.strip() else -1
 
 
 def sample_grid_fn(G, config, mesh):

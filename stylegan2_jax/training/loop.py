@@ -26,9 +26,9 @@ from stylegan2_jax.data.sources import random_subset
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
-from stylegan2_jax.training.checkpoints import Checkpointer
+from stylegan2_jax.training.checkpoints import Checkpointer, non_finite_fields
 from stylegan2_jax.training.config import ADDED_FIELDS, DATA_DERIVED_KEYS, RESUMABLE_CHANGES, validate_config
-from stylegan2_jax.training.io import RunLogger, init_weights, sample_grid_fn
+from stylegan2_jax.training.io import RunLogger, check_writable_workdir, init_weights, sample_grid_fn
 from stylegan2_jax.training.metrics import TrainingMetrics, write_best
 from stylegan2_jax.training.runs import write_networks_json
 from stylegan2_jax.training.steps import TrainSteps
@@ -90,6 +90,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   workdir = pathlib.Path(workdir)
   mesh = data_mesh()
   validate_config(config, mesh.size, jax.process_count())
+  check_writable_workdir(workdir)
   if config.init_from and network_loader is None:
     raise ValueError('--config.init_from needs a network_loader (e.g. stylegan2_jax.loading.load_networks)')
   source = random_subset(load_dataset(config.dataset, config.resolution, config.data_dir), config.max_images,
@@ -115,17 +116,26 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
 
   abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(mesh), augment_fields)
   meta = dict(tick=0, image_nimg=0, checkpoint_nimg=0)
-  latest = checkpointer.latest_step()
-  if latest is not None:
-    state, meta = checkpointer.restore(latest, abstract)
+  def restore(step):
+    state, meta = checkpointer.restore(step, abstract)
     batches.set_state(meta['data'])
+    return state, meta
+
+  newest = checkpointer.newest_intact(restore, logger.info)  # damaged ones are named, then skipped
+  if newest is not None:
+    latest, (state, meta) = newest
+    for path in checkpointer.set_aside([s for s in checkpointer.all_steps() if s > latest]):
+      logger.info(f'set the damaged checkpoint aside: moved it to {path}')
     logger.info(f'resuming from the checkpoint at step {latest} ({int(state.nimg) / 1000:.1f} kimg) in {workdir}')
+    if int(state.nimg) >= int(config.total_kimg * 1000):
+      logger.info(f'the run has reached --config.total_kimg={config.total_kimg}: nothing to train')
   else:
     init = init_weights(config.init_from, G, D, logger, network_loader) if config.init_from else None
     state = jax.jit(create, out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed), init)
     logger.info(f'new run in {workdir}: G {_count(state.G["params"])} and D {_count(state.D["params"])} '
                 f'parameters, {len(source)} images ({source.description}), {mesh.size} devices, '
                 f'{jax.process_count()} processes')
+  logger.drop_records_after(int(state.step))  # ticks logged after the checkpoint will be logged again
 
   sample_grid = sample_grid_fn(G, config, mesh)
   evaluator = TrainingMetrics(config, G, source, mesh, logger)
@@ -153,6 +163,12 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
     return None if local is None else jax.make_array_from_process_local_data(sharding, local)
 
   def save(reason: str):
+    bad = non_finite_fields(state)  # the tick's losses were finite, but its last update may not have been
+    if bad:
+      kept = checkpointer.latest_step()
+      raise TrainingDivergedError(f'non-finite {", ".join(bad)} at step {step}; not saved: ' + (
+          f'the last good checkpoint (step {kept}) is kept in {checkpointer.directory}' if kept is not None
+          else 'no checkpoint was saved before') + ' (lower the learning rates or r1_gamma)')
     if evaluator.enabled and reason != 'SIGTERM':  # as the official loop: metrics at every snapshot
       meta['best'] = evaluator.evaluate(state.G_ema, step, nimg, meta.get('best'))
     checkpointer.keep_step = (meta.get('best') or {}).get('step')
