@@ -8,6 +8,10 @@ Needs a separate virtual environment with libtpu (no TPU needed, any CPU host)::
     /tmp/tpu-venv/bin/python -m benchmarks.tpu_compile --settings f1024 --precisions bf16 --phases Greg
     /tmp/tpu-venv/bin/python -m benchmarks.tpu_compile --settings paper256 --phases Gmain --top-ops 20
 
+(libtpu warns that it finds no TPU: expected, it only compiles. Two compiles at
+once need ``ALLOW_MULTIPLE_LIBTPU_LOAD=1``. A config-F-1024 phase takes a few
+minutes and about 5 GB of host memory to compile.)
+
 Each phase (Gmain, Greg, Dmain, Dreg) is built exactly as the trainer builds it
 (``TrainSteps`` over a ``data`` mesh of the topology's abstract devices, the
 state from ``abstract_train_state``), lowered with ``ShapeDtypeStruct``
@@ -28,9 +32,11 @@ Settings: ``paper256`` (the official paper256 preset at 256x256, 8 images per
 device) and ``f1024`` (config F at 1024x1024, 4 images per device). Precisions:
 ``fp32``, and ``bf16`` (the official mixed precision with bfloat16: the top 4
 resolutions of G and D reduced, ``conv_clamp=256``). ``--batch-gpu`` splits
-each device's images into accumulation rounds; ``--remat`` checkpoints each
-synthesis block. ``--top-ops N`` prints the N instructions of the compiled HLO
-that move the most bytes (operands + result) with their shapes and source ops.
+each device's images into accumulation rounds. ``--top-ops N`` prints the N instructions of the compiled HLO
+that move the most bytes (operands + result) with their shapes and source ops;
+``--dump-hlo DIR`` writes each compiled module's text; ``--ops-target default``
+compiles the CPU/GPU formulation of the resampling ops (``stylegan2_jax/ops/target.py``)
+to compare.
 """
 
 from __future__ import annotations
@@ -164,16 +170,14 @@ def compile_phase(steps, phase, state, real, chip: dict, per_device_images: int,
   return out
 
 
-def run(topology: str, setting: str, precision: str, phases, batch_gpu: int = 0, remat: bool = False,
-        top: int = 0, dump_dir: str | None = None, ops: str = 'tpu'):
+def run(topology: str, setting: str, precision: str, phases, batch_gpu: int = 0, top: int = 0,
+        dump_dir: str | None = None, ops: str = 'tpu'):
   """Yields one dict per compiled phase, then the amortized summary when all four phases compiled."""
   devices, per_chip = topology_devices(topology)
   chip = dict(CHIPS[topology.split(':')[0]])
   chip = {k: v / per_chip for k, v in chip.items()}  # per device where a chip shows as several devices
   mesh = data_mesh(devices)
   config = setting_config(setting, precision, mesh.size, batch_gpu)
-  if remat:
-    config.G.synthesis_kwargs.remat_blocks = True
   G, D = build_networks(config, 3)
   G_opt, D_opt = build_optimizers(config)
   steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh)
@@ -183,7 +187,7 @@ def run(topology: str, setting: str, precision: str, phases, batch_gpu: int = 0,
   per_device = config.batch_size // mesh.size
   head = dict(kind='phase', figures='bound from the compiled program, not a measured speed', topology=topology,
               devices=mesh.size, setting=setting, precision=precision, resolution=res,
-              batch=config.batch_size, images_per_device=per_device, batch_gpu=batch_gpu, remat=remat,
+              batch=config.batch_size, images_per_device=per_device, batch_gpu=batch_gpu,
               ops_target=ops)
   results = {}
   for phase in phases:
@@ -214,7 +218,6 @@ def main() -> None:
   parser.add_argument('--precisions', default='fp32,bf16', help='comma-separated: ' + ','.join(PRECISIONS))
   parser.add_argument('--phases', default=','.join(PHASES), help='comma-separated: ' + ','.join(PHASES))
   parser.add_argument('--batch-gpu', type=int, default=0, help='images per device per accumulation round (0 = all)')
-  parser.add_argument('--remat', action='store_true', help='rematerialize each synthesis block in the backward pass')
   parser.add_argument('--top-ops', type=int, default=0, help='also list the N HLO instructions moving the most bytes')
   parser.add_argument('--ops-target', default='tpu', choices=TARGETS,
                       help='formulation of the resampling ops (stylegan2_jax/ops/target.py); tpu is what a TPU runs')
@@ -232,7 +235,7 @@ def main() -> None:
   for topology in lists['topologies']:
     for setting in lists['settings']:
       for precision in lists['precisions']:
-        for row in run(topology, setting, precision, lists['phases'], args.batch_gpu, args.remat, args.top_ops,
+        for row in run(topology, setting, precision, lists['phases'], args.batch_gpu, args.top_ops,
                        args.dump_hlo, args.ops_target):
           print(json.dumps(row), flush=True)
 
