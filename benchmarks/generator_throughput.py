@@ -3,8 +3,10 @@
     python benchmarks/generator_throughput.py                  # both settings
     python benchmarks/generator_throughput.py --settings res64 --iters 20
 
-Settings: ``res64`` (channel_base 16384, channel_max 512, batch 8) and
-``res256_f`` (config F at 256x256: channel_base 32768, channel_max 512, batch 8).
+Settings: ``res64`` (channel_base 16384, channel_max 512, batch 8),
+``res256_f`` (config F at 256x256: channel_base 32768, channel_max 512, batch 8)
+and ``res256_paper`` (the paper256 generator: channel_base 16384, channel_max 512,
+batch 8).
 Random weights, noise_mode='const', truncation 1, float32 unless --num-fp16-res.
 """
 
@@ -24,6 +26,7 @@ from stylegan2_jax.networks.defaults import generator_config
 SETTINGS = {
     'res64': dict(img_resolution=64, channel_base=16384),
     'res256_f': dict(img_resolution=256, channel_base=32768),
+    'res256_paper': dict(img_resolution=256, channel_base=16384),
 }
 
 

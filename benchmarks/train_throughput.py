@@ -10,7 +10,8 @@ phase is compiled and timed on its own (after a warm-up call), and
 ``sec_per_iter = Gmain + Dmain + Greg / 4 + Dreg / 16``, the amortized cost.
 Settings follow the official ``paper256`` recipe: ``res64`` is batch 8,
 channel_base 16384, channel_max 512, z/w 512, 8 mapping layers, r1_gamma 0.0256;
-``res256`` the same at 256x256 (r1_gamma 1); ``demo`` is the demo's small
+``res256`` the same at 256x256 (r1_gamma 1); ``res256_b4`` is res256 at batch 4, the
+batch of the official paper256 speed measurement (one V100's share); ``demo`` is the demo's small
 networks at 32x32 (``benchmarks/scaling.py`` uses it on CPU). Float32, random
 weights. ``--augment PIPE`` augments every image D sees with that ``--augpipe``
 preset at a fixed ``--augment-p`` (the cost does not depend on p: every draw and
@@ -37,6 +38,7 @@ from stylegan2_jax.training.steps import PHASES, TrainSteps
 PAPER256 = dict(channel_base=16384, channel_max=512, z_dim=512, mapping_layers=8)
 SETTINGS = {'res64': dict(resolution=64, r1_gamma=0.0256, **PAPER256),
             'res256': dict(resolution=256, r1_gamma=1.0, **PAPER256),
+            'res256_b4': dict(resolution=256, r1_gamma=1.0, batch=4, **PAPER256),
             'demo': dict(resolution=32, r1_gamma=0.0064, channel_base=1024, channel_max=64, z_dim=128,
                          mapping_layers=2)}
 
@@ -108,14 +110,17 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--settings', default='res64,res256', help='comma-separated: ' + ','.join(SETTINGS))
   parser.add_argument('--batch-gpu', type=int, default=0, help='images per device per accumulation round (0 = all)')
-  parser.add_argument('--batch', type=int, default=8)
+  parser.add_argument('--batch', type=int, default=0, help="global batch (0 = the setting's: 4 for res256_b4, else 8)")
   parser.add_argument('--iters', type=int, default=3, help='timed calls per phase after the warm-up call')
   parser.add_argument('--augment', default='none', help='an --augpipe preset (e.g. bgc) to augment what D sees')
   parser.add_argument('--augment-p', type=float, default=0.6, help='the (fixed) augmentation probability')
   args = parser.parse_args()
   for name in args.settings.split(','):
-    print(json.dumps(run(name.strip(), args.batch, args.iters, args.batch_gpu, args.augment, args.augment_p)),
-          flush=True)
+    name = name.strip()
+    if name not in SETTINGS:
+      parser.error(f'--settings: unknown setting {name!r}; choose from {",".join(SETTINGS)}')
+    batch = args.batch or SETTINGS[name].get('batch', 8)
+    print(json.dumps(run(name, batch, args.iters, args.batch_gpu, args.augment, args.augment_p)), flush=True)
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@
 - :data:`ADA_SPECS`: ``stylegan2-ada-pytorch`` ``train.py --cfg`` presets (paper256, paper512,
   paper1024, stylegan2, cifar) and its ``auto`` rule;
 - :func:`config_f`: the StyleGAN2 paper's config F (the original TensorFlow ``run_training.py``);
+- :func:`set_precision`: float32 (these presets' default) or the official mixed precision (``precision=bf16``);
 - :func:`parse_arg`: ``"res=256,tiny"`` -> ``{'res': '256', 'tiny': True}`` for ``get_config(arg)``;
 - :func:`make_tiny`: the seconds-long local version of any config (16x16, few channels, the embedded digits).
 """
@@ -51,6 +52,30 @@ def config_f(resolution: int) -> ml_collections.ConfigDict:
   config = training_config(resolution)
   config.augment = 'none'  # the StyleGAN2 paper trained without augmentation
   return apply_spec(config, ADA_SPECS['stylegan2'])
+
+
+PRECISIONS = ('fp32', 'bf16', 'fp16')
+
+
+def set_precision(config: ml_collections.ConfigDict, precision: str) -> ml_collections.ConfigDict:
+  """``fp32``: everything float32 (the presets' default, as the paper's config F and the official ``--fp32``).
+
+  ``bf16`` / ``fp16``: what the official ``train.py`` turns on for every
+  ``--cfg``: the top 4 resolutions of G and D in reduced precision
+  (``num_fp16_res=4``, bfloat16 for TPUs or the official float16) with
+  ``conv_clamp=256``. On TPU, bf16 halves the activation bytes of those
+  resolutions, which is what lets config F at 1024 fit a 16 GB chip (see the
+  README's accelerator figures).
+  """
+  if precision not in PRECISIONS:
+    raise ValueError(f'precision={precision!r}: choose one of {", ".join(PRECISIONS)}')
+  low = precision != 'fp32'
+  for net in (config.G.synthesis_kwargs, config.D):
+    net.num_fp16_res = 4 if low else 0
+    net.conv_clamp = 256.0 if low else None
+    if low:
+      net.fp16_dtype = 'bfloat16' if precision == 'bf16' else 'float16'
+  return config
 
 
 def parse_arg(arg: str, allowed: dict[str, tuple]) -> dict:

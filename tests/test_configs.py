@@ -78,6 +78,19 @@ def test_paper_settings():
       (64, 0.0002 * 32 ** 2 / 64, 20.0, 0.05, 2)
 
 
+def test_precision_argument_sets_the_official_mixed_precision():
+  for module, arg in (('paper', 'preset=paper256,dataset=x,res=256'), ('ffhq', 'res=1024')):
+    plain = _config(module, arg)
+    assert (plain.G.synthesis_kwargs.num_fp16_res, plain.D.num_fp16_res, plain.D.conv_clamp) == (0, 0, None)
+    low = _config(module, arg + ',precision=bf16')
+    for net in (low.G.synthesis_kwargs, low.D):
+      assert (net.num_fp16_res, net.conv_clamp, net.fp16_dtype) == (4, 256.0, 'bfloat16')
+    validate_config(low, num_devices=8)
+  assert _config('ffhq', 'res=1024,precision=fp16').D.fp16_dtype == 'float16'
+  with pytest.raises(ValueError, match='choose one of fp32, bf16, fp16'):
+    _config('ffhq', 'res=1024,precision=half')
+
+
 def test_ablation_table():
   rows = {c: _config('ablations', f'config={c}') for c in 'BCDEF'}
   summary = {c: (x.G.synthesis_kwargs.architecture, x.D.architecture, x.G.synthesis_kwargs.channel_base,

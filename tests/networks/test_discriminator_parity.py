@@ -17,6 +17,7 @@ from conftest import case_resolutions, init_kwargs_of, load_case, state_dict_of
 
 from stylegan2_jax.interop.state_dict import from_state_dict
 from stylegan2_jax.networks.config import abstract_variables, discriminator_from_kwargs
+from stylegan2_jax.ops.target import TARGETS, use_target
 
 CASES = ['fixtures:d_res32_resnet.npz', 'fixtures:d_res32_cond.npz', 'repo:d_res16_skip_small.npz',
          'repo:d_res16_orig_cond_small.npz', 'repo:d_res8_resnet_gray_small.npz',
@@ -39,12 +40,19 @@ def case(request):
   return data, D, from_state_dict(state_dict_of(data), template)
 
 
-def test_logits(case):
+@pytest.fixture(params=TARGETS)
+def ops_form(request):
+  """Runs the test with the resampling ops in each formulation (ops/target.py): the default and the TPU one."""
+  with use_target(request.param):
+    yield request.param
+
+
+def test_logits(case, ops_form):
   data, D, v = case
   assert_close_relative(D.apply(v, data['img'], data['c']), data['logits'], err_msg='logits')
 
 
-def test_r1_gradients(case):
+def test_r1_gradients(case, ops_form):
   data, D, v = case
   grads = jax.grad(lambda img: D.apply(v, img, data['c']).sum())(jnp.asarray(data['img']))
   assert_close_relative(grads, data['r1_grads'], err_msg='r1_grads')

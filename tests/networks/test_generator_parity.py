@@ -13,6 +13,7 @@ from conftest import case_resolutions, init_kwargs_of, load_case, state_dict_of
 
 from stylegan2_jax.interop.state_dict import from_state_dict
 from stylegan2_jax.networks.config import abstract_variables, generator_from_kwargs
+from stylegan2_jax.ops.target import TARGETS, use_target
 
 TOL = dict(atol=1e-4, rtol=1e-4)
 MIXING_CASES = ['fixtures:g_res32_skip.npz', 'repo:g_res16_orig_small.npz', 'repo:g_res16_resnet_cond_small.npz',
@@ -30,6 +31,13 @@ def build(spec):
 @pytest.fixture(scope='module', params=CASES)
 def case(request):
   return build(request.param)
+
+
+@pytest.fixture(params=TARGETS)
+def ops_form(request):
+  """Runs the test with the resampling ops in each formulation (ops/target.py): the default and the TPU one."""
+  with use_target(request.param):
+    yield request.param
 
 
 def test_mapping(case):
@@ -50,7 +58,7 @@ def test_truncation_cutoff(case):
 
 
 @pytest.mark.parametrize('noise_mode', ['const', 'none'])
-def test_synthesis(case, noise_mode):
+def test_synthesis(case, noise_mode, ops_form):
   data, G, v = case
   img = G.apply(v, data['ws'], noise_mode, method=G.synthesize)
   np.testing.assert_allclose(img, data[f'img_{noise_mode}'], **TOL)

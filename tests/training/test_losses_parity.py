@@ -11,6 +11,7 @@ from conftest import init_kwargs_of, load_npz
 from stylegan2_jax import losses
 from stylegan2_jax.interop.state_dict import from_state_dict, to_state_dict
 from stylegan2_jax.networks.config import abstract_variables, discriminator_from_kwargs, generator_from_kwargs
+from stylegan2_jax.ops.target import TARGETS, use_target
 
 
 @pytest.fixture(scope='module')
@@ -54,6 +55,13 @@ def assert_gradients_match(grads, data: dict, phase: str):
   assert diff <= 1e-4 * norm
 
 
+@pytest.fixture(params=TARGETS)
+def ops_form(request):
+  """Runs the test with the resampling ops in each formulation (ops/target.py): the default and the TPU one."""
+  with use_target(request.param):
+    yield request.param
+
+
 def test_draw_layout_matches_official_noise_layers(case):
   ours = losses.draw_generator_inputs(jax.random.PRNGKey(0), case['G'], 8, 0.9)
   official = draws_of(case['data'], 'gmain', 8)
@@ -63,7 +71,7 @@ def test_draw_layout_matches_official_noise_layers(case):
     assert ours['noise'][name].shape == value.shape
 
 
-def test_generator_main_phase(case):
+def test_generator_main_phase(case, ops_form):
   data, G, D = case['data'], case['G'], case['D']
   draws = draws_of(data, 'gmain', 8)
   assert int(data['gmain_mix_cutoff']) == 3
@@ -81,7 +89,7 @@ def test_generator_main_phase(case):
   assert_gradients_match(grads, data, 'Gmain')
 
 
-def test_path_length_phase(case):
+def test_path_length_phase(case, ops_form):
   data, G = case['data'], case['G']
   n = int(data['batch_size']) // int(data['pl_batch_shrink'])
   draws = draws_of(data, 'greg', n)
@@ -106,7 +114,7 @@ def test_path_length_noise_scale():
   assert abs(float(jnp.std(noise)) * 32 - 1) < 0.02
 
 
-def test_discriminator_main_phase(case):
+def test_discriminator_main_phase(case, ops_form):
   data, G, D = case['data'], case['G'], case['D']
   draws = draws_of(data, 'dmain', 8)
   loss_fn = jax.value_and_grad(losses.discriminator_main_loss, has_aux=True)
@@ -121,7 +129,7 @@ def test_discriminator_main_phase(case):
   assert_gradients_match(grads, data, 'Dmain')
 
 
-def test_r1_phase(case):
+def test_r1_phase(case, ops_form):
   data, D = case['data'], case['D']
   loss_fn = jax.value_and_grad(losses.r1_loss, has_aux=True)
   (objective, aux), grads = loss_fn(case['d_vars']['params'], D, data['real_img'],

@@ -1,0 +1,41 @@
+"""The TPU compile benchmark's parts that run without libtpu: settings and the HLO byte ranking."""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from benchmarks.tpu_compile import CHIPS, setting_config, top_ops
+from stylegan2_jax.training.config import validate_config
+
+
+def test_settings_are_the_presets_at_their_images_per_device():
+  p256 = setting_config('paper256', 'fp32', devices=8)
+  assert (p256.resolution, p256.batch_size, p256.G.synthesis_kwargs.channel_base, p256.r1_gamma) == (256, 64, 16384, 1.0)
+  f = setting_config('f1024', 'bf16', devices=8, batch_gpu=2)
+  assert (f.resolution, f.batch_size, f.batch_gpu, f.G.synthesis_kwargs.channel_base, f.r1_gamma) == \
+      (1024, 32, 2, 32768, 10.0)
+  assert (f.G.synthesis_kwargs.num_fp16_res, f.D.conv_clamp, f.D.fp16_dtype) == (4, 256.0, 'bfloat16')
+  validate_config(f, num_devices=8)
+  assert set(CHIPS) >= {'v5e', 'v6e', 'v5p', 'v4'}
+
+
+def test_top_ops_ranks_instructions_by_operand_and_result_bytes():
+  def fn(x, w):
+    return jnp.tanh(x @ w).sum(axis=0) + jnp.sin(x).sum(axis=0)[: w.shape[1]]
+  x, w = jnp.zeros((256, 128), jnp.float32), jnp.zeros((128, 64), jnp.float32)
+  text = jax.jit(fn).lower(x, w).compile().as_text()
+  rows = top_ops(text, 5)
+  assert 1 <= len(rows) <= 5
+  assert [r['bytes'] for r in rows] == sorted((r['bytes'] for r in rows), reverse=True)
+  assert rows[0]['bytes'] >= 256 * 128 * 4  # the biggest reads all of x
+  assert all(r['opcode'] not in ('parameter', 'tuple', 'constant') for r in rows)
+
+
+@pytest.mark.parametrize('text,expected', [
+    ('ENTRY %main (p: f32[4,4]) -> f32[4,4] {\n  %p = f32[4,4]{1,0} parameter(0)\n'
+     '  ROOT %add.1 = f32[4,4]{1,0} add(f32[4,4]{1,0} %p, f32[4,4]{1,0} %p), metadata={op_name="jit(f)/add"}\n}\n',
+     [dict(bytes=192, opcode='add', source='jit(f)/add')]),
+])
+def test_top_ops_reads_shapes_and_source_names(text, expected):
+  rows = top_ops(text, 3)
+  assert [{k: r[k] for k in expected[0]} for r in rows] == expected
