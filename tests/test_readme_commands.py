@@ -44,7 +44,7 @@ PARSE_ONLY = {
         'reads the run of step 4, which is not run here (tests/training/test_ada.py checks its augment_p and rt); '
         'the code is compiled',
 }
-# Other programs: not ours to run here.
+# Other programs, or ours in another environment: not run here.
 EXTERNAL = {
     'python3 -m venv': 'makes the environment these tests run in',
     '.venv/bin/pip install -e': 'installs an extra (tests/test_extras.py checks each one is declared)',
@@ -54,6 +54,10 @@ EXTERNAL = {
     'cd web': 'Node.js builds the page (the browser tests use the built page)',
     'npm ci': 'Node.js builds the page',
     'npm run build': 'Node.js builds the page',
+    '/tmp/tpu-venv/bin/pip install': 'makes the separate jax[tpu] environment of the TPU compile benchmark',
+    '/tmp/tpu-venv/bin/python -m benchmarks.tpu_compile':
+        'needs that jax[tpu] environment and compiles for 10-20 minutes a phase (tests/test_tpu_compile.py checks '
+        'its settings and HLO ranking without libtpu)',
 }
 # Commands run with a change, and why.
 ADJUSTED = {
