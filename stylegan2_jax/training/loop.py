@@ -66,9 +66,24 @@ def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDic
                               'or the run\'s own settings')
 
 
+def wait_for_all_processes(name: str, timeout_s: int = 1800) -> None:
+  """Waits until every process reaches this point (a barrier of jax's coordination service).
+
+  The CPU collectives set up their Gloo context at the first collective and give
+  up when a process arrives more than 30 s after another, which a busy host
+  (dataset threads, compiles) can take; waiting here first makes that start
+  together. Without the coordination client (one process) it returns at once.
+  """
+  from jax._src import distributed  # pylint: disable=import-outside-toplevel
+  client = getattr(distributed.global_state, 'client', None)
+  if client is not None and hasattr(client, 'wait_at_barrier'):
+    client.wait_at_barrier(name, timeout_s * 1000)
+
+
 def check_shared_workdir(workdir: pathlib.Path) -> None:
   """Multi-process runs: every process must see what process 0 writes (a filesystem all hosts share)."""
   from jax.experimental import multihost_utils
+  wait_for_all_processes('stylegan2_jax: workdir config written')
   multihost_utils.sync_global_devices('workdir config written')
   seen = np.asarray(multihost_utils.process_allgather(np.asarray((workdir / 'config.json').exists())))
   blind = [i for i, ok in enumerate(seen.reshape(-1)) if not ok]
