@@ -1,7 +1,7 @@
 """Generator forward throughput: prints one JSON line per setting (img/s, compile time, peak memory).
 
-    python benchmarks/generator_throughput.py                  # both settings
-    python benchmarks/generator_throughput.py --settings res64 --iters 20
+    python -m benchmarks.generator_throughput                  # both settings
+    python -m benchmarks.generator_throughput --settings res64 --iters 20
 
 Settings: ``res64`` (channel_base 16384, channel_max 512, batch 8),
 ``res256_f`` (config F at 256x256: channel_base 32768, channel_max 512, batch 8)

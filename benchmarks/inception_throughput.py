@@ -1,7 +1,7 @@
 """FID Inception-v3 feature throughput: prints one JSON line (img/s, CPU s/img, compile time, peak memory).
 
-    python benchmarks/inception_throughput.py                 # batch 8, 299x299 uint8, 10 timed iterations
-    python benchmarks/inception_throughput.py --batch 32 --iters 5 --size 256
+    python -m benchmarks.inception_throughput                 # batch 8, 299x299 uint8, 10 timed iterations
+    python -m benchmarks.inception_throughput --batch 32 --iters 5 --size 256
 
 Times :class:`~stylegan2_jax.metrics.inception.InceptionV3` from uint8 NHWC images
 to pool3 (resize included, an identity at 299 px), jitted, at float32 with

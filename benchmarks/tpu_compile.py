@@ -34,7 +34,8 @@ device) and ``f1024`` (config F at 1024x1024, 4 images per device). Precisions:
 resolutions of G and D reduced, ``conv_clamp=256``). ``--batch-gpu`` splits
 each device's images into accumulation rounds. ``--top-ops N`` prints the N instructions of the compiled HLO
 that move the most bytes (operands + result) with their shapes and source ops;
-``--dump-hlo DIR`` writes each compiled module's text; ``--ops-target default``
+``--dump-hlo DIR`` writes each compiled module's text; ``--augment PIPE``
+compiles the phases with ADA's augmentation of every image D sees (preset PIPE); ``--ops-target default``
 compiles the CPU/GPU formulation of the resampling ops (``stylegan2_jax/ops/target.py``)
 to compare.
 """
@@ -55,7 +56,8 @@ from jax.experimental import topologies
 from configs.presets import ADA_SPECS, apply_spec, config_f, set_precision
 from stylegan2_jax.ops.target import TARGETS, use_target
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.training import state as train_state
+from stylegan2_jax.augment import AUGPIPE_SPECS
+from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
 from stylegan2_jax.training.config import training_config
 from stylegan2_jax.training.steps import PHASES, TrainSteps
@@ -72,8 +74,12 @@ PRECISIONS = ('fp32', 'bf16')
 INTERVALS = {'Greg': 4, 'Dreg': 16}  # the official G_reg_interval and D_reg_interval
 
 
-def setting_config(setting: str, precision: str, devices: int, batch_gpu: int = 0):
-  """The training config of a setting at ``devices`` devices (global batch = images per device * devices)."""
+def setting_config(setting: str, precision: str, devices: int, batch_gpu: int = 0, augment: str = 'none'):
+  """The training config of a setting at ``devices`` devices (global batch = images per device * devices).
+
+  ``augment`` is an ``--augpipe`` preset that augments every image D sees (at a
+  fixed p: the compiled program is the same for every p), or ``none``.
+  """
   spec = SETTINGS[setting]
   if setting == 'paper256':
     config = apply_spec(training_config(spec['resolution']), ADA_SPECS['paper256'])
@@ -81,7 +87,23 @@ def setting_config(setting: str, precision: str, devices: int, batch_gpu: int = 
     config = config_f(spec['resolution'])
   config.batch_size = spec['per_device'] * devices
   config.batch_gpu = batch_gpu
+  config.augment = 'none'
+  if augment != 'none':
+    config.augment, config.augpipe, config.augment_p = 'fixed', augment, 0.6
   return set_precision(config, precision)
+
+
+def phase_setup(config, mesh):
+  """The trainer's phase steps for ``config`` on ``mesh`` and abstract arguments -> (steps, state, real)."""
+  G, D = build_networks(config, 3)
+  G_opt, D_opt = build_optimizers(config)
+  augment = augmentation.training_augment(config, 3)
+  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh, augment)
+  state = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(mesh),
+                                           augment_fields=augmentation.state_fields(augment))
+  res = config.resolution
+  real = jax.ShapeDtypeStruct((config.batch_size, 3, res, res), jnp.uint8, sharding=batch_sharding(mesh))
+  return steps, state, real
 
 
 def topology_devices(name: str):
@@ -171,28 +193,25 @@ def compile_phase(steps, phase, state, real, chip: dict, per_device_images: int,
 
 
 def run(topology: str, setting: str, precision: str, phases, batch_gpu: int = 0, top: int = 0,
-        dump_dir: str | None = None, ops: str = 'tpu'):
+        dump_dir: str | None = None, ops: str = 'tpu', augment: str = 'none'):
   """Yields one dict per compiled phase, then the amortized summary when all four phases compiled."""
   devices, per_chip = topology_devices(topology)
   chip = dict(CHIPS[topology.split(':')[0]])
   chip = {k: v / per_chip for k, v in chip.items()}  # per device where a chip shows as several devices
   mesh = data_mesh(devices)
-  config = setting_config(setting, precision, mesh.size, batch_gpu)
-  G, D = build_networks(config, 3)
-  G_opt, D_opt = build_optimizers(config)
-  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh)
-  state = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(mesh))
+  config = setting_config(setting, precision, mesh.size, batch_gpu, augment)
+  steps, state, real = phase_setup(config, mesh)
   res = config.resolution
-  real = jax.ShapeDtypeStruct((config.batch_size, 3, res, res), jnp.uint8, sharding=batch_sharding(mesh))
   per_device = config.batch_size // mesh.size
   head = dict(kind='phase', figures='bound from the compiled program, not a measured speed', topology=topology,
               devices=mesh.size, setting=setting, precision=precision, resolution=res,
               batch=config.batch_size, images_per_device=per_device, batch_gpu=batch_gpu,
-              ops_target=ops)
+              ops_target=ops, augment=augment)
   results = {}
   for phase in phases:
     try:
-      dump = dump_dir and f'{dump_dir}/{topology.replace(":", "_")}_{setting}_{precision}_{phase}.hlo.txt'
+      aug = '' if augment == 'none' else f'_{augment}'
+      dump = dump_dir and f'{dump_dir}/{topology.replace(":", "_")}_{setting}_{precision}{aug}_{phase}.hlo.txt'
       row = compile_phase(steps, phase, state, real, chip, per_device, top, dump, ops)
     except Exception as e:  # an out-of-memory compile is a result, not a crash
       row = dict(phase=phase, error=str(e).splitlines()[0][:300])
@@ -221,6 +240,8 @@ def main() -> None:
   parser.add_argument('--top-ops', type=int, default=0, help='also list the N HLO instructions moving the most bytes')
   parser.add_argument('--ops-target', default='tpu', choices=TARGETS,
                       help='formulation of the resampling ops (stylegan2_jax/ops/target.py); tpu is what a TPU runs')
+  parser.add_argument('--augment', default='none',
+                      help='an --augpipe preset (e.g. bgc): ADA augments every image D sees, as in training')
   parser.add_argument('--dump-hlo', metavar='DIR', help='write each compiled phase\'s HLO text into DIR')
   args = parser.parse_args()
   lists = {k: [v.strip() for v in getattr(args, k).split(',') if v.strip()]
@@ -229,6 +250,8 @@ def main() -> None:
     bad = [v for v in lists[key] if v not in allowed]
     if bad:
       sys.exit(f'tpu_compile: --{key} {",".join(bad)}: choose from {",".join(allowed)}')
+  if args.augment != 'none' and args.augment not in AUGPIPE_SPECS:
+    sys.exit(f'tpu_compile: --augment {args.augment}: choose from none,{",".join(AUGPIPE_SPECS)}')
   bad = [t for t in lists['topologies'] if t.split(':')[0] not in CHIPS or ':' not in t]
   if bad:
     sys.exit(f'tpu_compile: --topologies {",".join(bad)}: use NAME:SHAPE with NAME one of {",".join(CHIPS)}')
@@ -236,7 +259,7 @@ def main() -> None:
     for setting in lists['settings']:
       for precision in lists['precisions']:
         for row in run(topology, setting, precision, lists['phases'], args.batch_gpu, args.top_ops,
-                       args.dump_hlo, args.ops_target):
+                       args.dump_hlo, args.ops_target, args.augment):
           print(json.dumps(row), flush=True)
 
 

@@ -1,8 +1,8 @@
 """Training throughput: prints one JSON line per setting (sec/iteration, img/s, sec/kimg, compile time, memory).
 
-    python benchmarks/train_throughput.py                      # res64 and res256
-    python benchmarks/train_throughput.py --settings res64 --iters 3
-    python benchmarks/train_throughput.py --settings res64 --augment bgc   # D sees ADA-augmented images
+    python -m benchmarks.train_throughput                      # res64 and res256
+    python -m benchmarks.train_throughput --settings res64 --iters 3
+    python -m benchmarks.train_throughput --settings res64 --augment bgc   # D sees ADA-augmented images
 
 A training iteration is the official loop's: Gmain and Dmain every step, Greg
 every ``G_reg_interval`` (4) and Dreg every ``D_reg_interval`` (16) steps. Each
@@ -15,7 +15,9 @@ batch of the official paper256 speed measurement (one V100's share); ``demo`` is
 networks at 32x32 (``benchmarks/scaling.py`` uses it on CPU). Float32, random
 weights. ``--augment PIPE`` augments every image D sees with that ``--augpipe``
 preset at a fixed ``--augment-p`` (the cost does not depend on p: every draw and
-stage runs for every image).
+stage runs for every image). Besides wall-clock seconds (``phase_s``), each phase
+reports the process's CPU seconds per call (``phase_cpu_s``, all threads), which
+other jobs on a shared host disturb much less: compare settings on those there.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ def training_setup(config, img_channels: int, mesh, seed: int = 0):
   return steps, state
 
 
+def amortized(phase_seconds: dict, config) -> float:
+  """Seconds per iteration of the official loop: ``Gmain + Dmain + Greg / 4 + Dreg / 16``."""
+  return (phase_seconds['Gmain'] + phase_seconds['Dmain'] + phase_seconds['Greg'] / config.G_reg_interval
+          + phase_seconds['Dreg'] / config.D_reg_interval)
+
+
 def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'none',
         augment_p: float = 0.6) -> dict:
   """Compiles and times each phase of one setting (D's images augmented with the ``augment`` preset)."""
@@ -81,26 +89,28 @@ def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'n
   res = config.resolution
   real = jax.device_put(np.random.RandomState(0).randint(0, 256, (batch, 3, res, res)).astype(np.uint8),
                         batch_sharding(mesh))
-  compile_s, phase_s = {}, {}
+  compile_s, phase_s, phase_cpu_s = {}, {}, {}
   for phase in PHASES:
     t0 = time.perf_counter()
     state, metrics = steps.run_phase(phase, state, real)  # first call: trace + compile + run
     jax.block_until_ready((state, metrics))
     compile_s[phase] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(iters):
       state, metrics = steps.run_phase(phase, state, real)
     jax.block_until_ready((state, metrics))
     phase_s[phase] = (time.perf_counter() - t0) / iters
+    phase_cpu_s[phase] = (time.process_time() - c0) / iters
     compile_s[phase] -= phase_s[phase]
-  sec_per_iter = (phase_s['Gmain'] + phase_s['Dmain'] + phase_s['Greg'] / config.G_reg_interval
-                  + phase_s['Dreg'] / config.D_reg_interval)
+  sec_per_iter = amortized(phase_s, config)
   return dict(setting=name, resolution=res, batch=batch, batch_gpu=batch_gpu, augment=augment,
               augment_p=augment_p if augment != 'none' else None,
               channel_base=SETTINGS[name]['channel_base'], channel_max=SETTINGS[name]['channel_max'],
               r1_gamma=config.r1_gamma, iters_per_phase=iters, sec_per_iter=round(sec_per_iter, 3),
               img_per_s=round(batch / sec_per_iter, 3), sec_per_kimg=round(sec_per_iter * 1000 / batch, 1),
               phase_s={k: round(v, 3) for k, v in phase_s.items()},
+              cpu_s_per_iter=round(amortized(phase_cpu_s, config), 3),
+              phase_cpu_s={k: round(v, 3) for k, v in phase_cpu_s.items()},
               compile_s=round(sum(compile_s.values()), 1), peak_memory_bytes=peak_memory_bytes(),
               backend=jax.default_backend(), device=jax.devices()[0].device_kind, device_count=jax.device_count(),
               cpu=platform.processor() or platform.machine(), jax=jax.__version__)

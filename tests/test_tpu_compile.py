@@ -39,3 +39,26 @@ def test_top_ops_ranks_instructions_by_operand_and_result_bytes():
 def test_top_ops_reads_shapes_and_source_names(text, expected):
   rows = top_ops(text, 3)
   assert [{k: r[k] for k in expected[0]} for r in rows] == expected
+
+
+def test_phase_setup_builds_the_trainers_phases_with_augmentation():
+  """``--augment`` compiles the phases with ADA's pipe: D's phases do more work, G's state has p."""
+  from benchmarks.tpu_compile import phase_setup
+  from stylegan2_jax.sharding import data_mesh
+
+  def flops(augment):
+    config = setting_config('paper256', 'fp32', devices=1, augment=augment)
+    config.resolution = 16
+    for net in (config.G.synthesis_kwargs, config.D):
+      net.update(channel_base=64, channel_max=16)
+    config.G.mapping_kwargs.num_layers = 1
+    config.batch_size = 2
+    steps, state, real = phase_setup(config, data_mesh(jax.devices()[:1]))
+    cost = steps.d_step.lower(state, real, None).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return state, float(cost['flops'])
+
+  plain_state, plain = flops('none')
+  aug_state, augmented = flops('bgc')
+  assert plain_state.augment_p is None and aug_state.augment_p.shape == ()
+  assert augmented > plain
