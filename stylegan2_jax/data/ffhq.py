@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from stylegan2_jax.data.image_prep import box_downsample, decode_image, encode_png
-from stylegan2_jax.data.prepare import SkipItem, SkipReport, process_items
+from stylegan2_jax.data.prepare import SkipItem, SkipReport, local_info, process_items
 from stylegan2_jax.data.raw_images import ImageCollectionReader, RawImage
 
 FFHQ_RESOLUTIONS = tuple(2 ** k for k in range(2, 11))
@@ -54,11 +54,11 @@ class Ffhq(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     res = self.builder_config.resolution
-    return self.dataset_info_from_configs(
+    return local_info(self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict(dict(image=tfds.features.Image(shape=(res, res, 3)),
                                                  filename=tfds.features.Text())),
         homepage='https://github.com/NVlabs/ffhq-dataset',
-        disable_shuffling=True)  # example i is the i-th file, as the official dataset
+        disable_shuffling=True))  # example i is the i-th file, as the official dataset
 
   def _split_generators(self, dl_manager):
     source = pathlib.Path(self.source or dl_manager.manual_dir).expanduser()

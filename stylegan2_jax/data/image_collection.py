@@ -22,7 +22,7 @@ import tensorflow_datasets as tfds
 from stylegan2_jax.data.image_prep import (MAX_IMAGE_PIXELS, TRANSFORMS, decode_image_and_orientation, encode_png,
                                            transform_image)
 from stylegan2_jax.data.prepare import (SkipItem, SkipReport, check_dataset_name, check_output_resolution,
-                                       process_items)
+                                       local_info, process_items)
 from stylegan2_jax.data.raw_images import MAX_IMAGE_BYTES, ImageCollectionReader, RawImage
 
 
@@ -69,9 +69,9 @@ class Stylegan2Images(tfds.core.GeneratorBasedBuilder):
                     filename=tfds.features.Text())
     if cfg.labels:
       features['label'] = tfds.features.ClassLabel(names=self.reader.class_names)
-    return self.dataset_info_from_configs(features=tfds.features.FeaturesDict(features),
+    return local_info(self.dataset_info_from_configs(features=tfds.features.FeaturesDict(features),
                                           metadata=tfds.core.MetadataDict(self.report_options),
-                                          disable_shuffling=True)  # examples in path order
+                                          disable_shuffling=True))  # examples in path order
 
   @property
   def report_options(self) -> dict:

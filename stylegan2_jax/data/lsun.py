@@ -23,7 +23,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from stylegan2_jax.data.image_prep import decode_image, encode_png, transform_image
-from stylegan2_jax.data.prepare import SkipReport, check_output_resolution, process_items
+from stylegan2_jax.data.prepare import SkipReport, check_output_resolution, local_info, process_items
 
 # category -> (tfds lsun config, official resolution, transform)
 LSUN_CATEGORIES = {
@@ -59,11 +59,11 @@ class Stylegan2Lsun(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     res = self.builder_config.resolution
-    return self.dataset_info_from_configs(
+    return local_info(self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict(dict(image=tfds.features.Image(shape=(res, res, 3)),
                                                  id=tfds.features.Text())),
         homepage='https://www.yf.io/p/lsun',
-        disable_shuffling=True)  # the source's order
+        disable_shuffling=True))  # the source's order
 
   def _split_generators(self, dl_manager):
     del dl_manager
