@@ -27,7 +27,9 @@ _never = threading.Event()
 
 async def _held_finalize(self, *args, **kwargs):
   if self._final_path.name == HELD_STEP:  # pylint: disable=protected-access
-    await asyncio.to_thread(_never.wait)  # the write of step 8 never completes
+    # The commit of step 8 waits for the kill (at most 5 minutes: a loop that waited for the write would
+    # commit it then, and fail the test instead of hanging).
+    await asyncio.to_thread(_never.wait, 300)
   return await _finalize(self, *args, **kwargs)
 
 

@@ -23,7 +23,8 @@ def _save_then_die(self, step, state, meta, **kwargs):
     return _save(self, step, state, meta, **kwargs)
   threading.Thread(target=_save, args=(self, step, state, meta), kwargs=kwargs, daemon=True).start()
   deadline = time.time() + 60
-  while not any('tmp' in p.name for p in self.directory.iterdir()) and time.time() < deadline:
+  writing = f'{step}.orbax-checkpoint-tmp'  # (not the previous checkpoint's, which may still be committing)
+  while not any(p.name.startswith(writing) for p in self.directory.iterdir()) and time.time() < deadline:
     time.sleep(0.001)
   os.kill(os.getpid(), signal.SIGKILL)  # mid-write: Orbax's temporary directory is left behind
 

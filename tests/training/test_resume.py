@@ -122,7 +122,7 @@ def test_an_error_while_a_checkpoint_is_written_still_completes_it(straight, tmp
 
   async def held_finalize(self, *args, **kwargs):
     if self._final_path.name == '4':  # pylint: disable=protected-access
-      await asyncio.to_thread(release.wait, 300)  # the commit of step 4 waits until step 6 has started
+      await asyncio.to_thread(release.wait, 120)  # the commit of step 4 waits until step 6 has started
     return await finalize(self, *args, **kwargs)
 
   def failing_at_step_6(self, phase, state, *args):
