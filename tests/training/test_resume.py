@@ -139,6 +139,8 @@ def test_an_error_while_a_checkpoint_is_written_still_completes_it(straight, tmp
   assert seen == {'step 4 on disk at step 6': False}  # training went on while step 4 was written
   assert 'saved checkpoint at step 4' in capsys.readouterr().out  # the way out waited for the write
   assert Checkpointer(tmp_path).all_steps() == [4]
+  left = [t.name for t in threading.enumerate() if t.name.startswith(('device-batches', 'image-writer'))]
+  assert not left, left  # the batch reader and the image writer were stopped
   monkeypatch.undo()
   train_and_evaluate(tiny_config(), tmp_path)
   assert_identical(run_params(tmp_path), reference)
