@@ -6,6 +6,13 @@ the data-iterator position and progress counters. Orbax writes into a
 temporary directory and renames it when complete, so a checkpoint cut short by
 a kill is never listed or loaded (and is cleaned up on the next start).
 
+With ``background=True`` (the trainer's default) a save returns once the
+state's arrays are copied off the devices, and Orbax writes and commits the
+checkpoint on its own threads while training goes on; the next save, ``wait``
+and ``close`` first wait for that write (and then run its ``on_complete``).
+Older checkpoints are deleted only after the new one is committed, so a kill
+during a background write leaves the previous checkpoint intact.
+
 Besides the newest ``max_to_keep`` checkpoints, the one at ``keep_step`` (the
 best snapshot by the run's first metric) is never deleted.
 
@@ -18,6 +25,7 @@ sight, so the step can be saved again); readers leave it where it is.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pathlib
 import shutil
@@ -70,11 +78,15 @@ def non_finite_fields(state: Any) -> list[str]:
 class Checkpointer:
   """Saves and restores (state, meta) pairs by step; keeps the last ``max_to_keep`` and the one at ``keep_step``."""
 
-  def __init__(self, workdir: str | pathlib.Path, max_to_keep: int = 3, read_only: bool = False):
+  def __init__(self, workdir: str | pathlib.Path, max_to_keep: int = 3, read_only: bool = False,
+               background: bool = False):
     """``read_only``: for readers of a run (generate, evaluate), which must not touch it, nor remove the
-    temporary directory of a checkpoint the trainer is writing meanwhile."""
+    temporary directory of a checkpoint the trainer is writing meanwhile. ``background``: saves return
+    before the checkpoint is written (see the module docstring)."""
     self.directory = pathlib.Path(workdir).absolute() / 'checkpoints'
     self.keep_step: int | None = None
+    self.background = background and not read_only
+    self._on_complete: Callable[[], None] | None = None
     if read_only:
       # (not Orbax's read_only, which logs a warning each time; a reader never saves, so nothing is deleted)
       options = ocp.CheckpointManagerOptions(create=False, cleanup_tmp_directories=False,
@@ -83,7 +95,7 @@ class Checkpointer:
       policy = preservation_policy.AnyPreservationPolicy([preservation_policy.LatestN(n=max_to_keep),
                                                           _KeepStep(self)])
       options = ocp.CheckpointManagerOptions(preservation_policy=policy, create=True, cleanup_tmp_directories=True,
-                                             enable_async_checkpointing=False)
+                                             enable_async_checkpointing=self.background)
     self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=('state', 'meta'))
 
   def latest_step(self) -> int | None:
@@ -94,11 +106,35 @@ class Checkpointer:
     """Steps of all complete checkpoints, oldest first."""
     return sorted(self.manager.all_steps())
 
-  def save(self, step: int, state: Any, meta: dict) -> None:
-    """Writes a checkpoint (all processes must call this; it returns when the checkpoint is complete)."""
+  def save(self, step: int, state: Any, meta: dict, on_complete: Callable[[], None] | None = None) -> None:
+    """Writes a checkpoint of ``(state, meta)`` at ``step``; all processes must call this.
+
+    Waits for the previous write first. In the background mode it returns once
+    the arrays are on the host and the write goes on meanwhile; otherwise when
+    the checkpoint is complete. ``on_complete()`` runs on the calling thread once
+    the checkpoint is on disk (at the latest in :meth:`wait` or :meth:`close`).
+    Which old checkpoints go is decided now, from ``keep_step``; they are deleted
+    once this one is committed.
+    """
+    self.wait()
+    meta = copy.deepcopy(meta)  # the caller goes on changing its dict while the JSON is written
     self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
                       force=True)
+    self._on_complete = on_complete
+    if not self.background:
+      self.wait()
+
+  def wait(self) -> None:
+    """Blocks until the pending write (if any) is committed, then runs its ``on_complete``; re-raises its error."""
+    on_complete, self._on_complete = self._on_complete, None
     self.manager.wait_until_finished()
+    if on_complete is not None:
+      on_complete()
+
+  def poll(self) -> None:
+    """Runs the pending write's ``on_complete`` if it has finished (without waiting); re-raises its error."""
+    if self._on_complete is not None and not self.manager.is_saving_in_progress():
+      self.wait()
 
   def restore(self, step: int, abstract_state: Any) -> tuple[Any, dict]:
     """(state shaped and sharded like ``abstract_state``, meta) of the checkpoint at ``step``."""
@@ -165,6 +201,8 @@ class Checkpointer:
       return checkpointer.restore(self.directory / str(step) / 'state', args=args)
 
   def close(self) -> None:
-    """Waits for pending writes and releases the manager."""
-    self.manager.wait_until_finished()
-    self.manager.close()
+    """Waits for the pending write (running its ``on_complete``) and releases the manager."""
+    try:
+      self.wait()
+    finally:
+      self.manager.close()

@@ -26,7 +26,8 @@ DATA_DERIVED_KEYS = ('img_resolution', 'img_channels', 'c_dim')
 
 # Fields a resumed run may change; every other field must equal the run's saved config.
 RESUMABLE_CHANGES = ('batch_gpu', 'total_kimg', 'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints',
-                     'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch', 'metrics', 'metrics_num_gen',
+                     'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch', 'device_prefetch',
+                     'background_writes', 'metrics', 'metrics_num_gen',
                      'metrics_batch', 'inception', 'vgg16', 'lpips')
 
 # Fields added after runs were first written, with the value that reproduces what those runs did:
@@ -49,6 +50,8 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       data_dir='',               # where named datasets live ('' = $TFDS_DATA_DIR or ~/tensorflow_datasets)
       data_threads=8,            # reader threads decoding images ahead of the training step
       data_prefetch=2,           # batches read ahead
+      device_prefetch=2,         # global batches copied to the devices ahead of the step, on a background thread
+                                 # (0 = on the training loop's thread)
       resolution=resolution,     # image resolution, a power of two
       conditional=False,         # train on the dataset's labels
       xflip=False,               # add x-flipped copies of the images (randomly, per sample)
@@ -84,6 +87,8 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       image_kimg=50.0,           # a sample grid of G_ema is written every this many kimg (and at the end)
       checkpoint_kimg=50.0,      # a checkpoint is written every this many kimg (and at the end, and on SIGTERM)
       keep_checkpoints=3,        # how many checkpoints to keep
+      background_writes=True,    # write checkpoints and sample grids on background threads while training goes on
+                                 # (False = the loop waits for each write)
       grid_rows=4,               # sample grid layout
       grid_cols=8,
       grid_seed=0,               # the grid's latents: np.random.RandomState(grid_seed)
@@ -155,7 +160,7 @@ def _validate_values(config: ml_collections.ConfigDict) -> None:
               'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints', 'pl_batch_shrink'):
     require(key, lambda v: v > 0, 'positive')
   for key in ('r1_gamma', 'pl_weight', 'G.synthesis_kwargs.num_fp16_res', 'D.num_fp16_res', 'data_threads',
-              'data_prefetch', 'D.block_kwargs.freeze_layers'):
+              'data_prefetch', 'device_prefetch', 'D.block_kwargs.freeze_layers'):
     require(key, lambda v: v >= 0, '>= 0')
   for key in ('style_mixing_prob', 'pl_decay'):
     require(key, lambda v: 0 <= v <= 1, 'in [0, 1]')

@@ -7,6 +7,9 @@ import os
 import pathlib
 import sys
 import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
 
 import jax
 import numpy as np
@@ -37,11 +40,19 @@ def check_writable_workdir(workdir: str | os.PathLike) -> None:
 
 
 class RunLogger:
-  """Per-tick progress to stdout, ``metrics.jsonl`` and TensorBoard; images into the workdir (process 0 only)."""
+  """Per-tick progress to stdout, ``metrics.jsonl`` and TensorBoard; images into the workdir (process 0 only).
 
-  def __init__(self, workdir: pathlib.Path, enabled: bool = True):
+  With ``background_images`` the sample grids are fetched, encoded and written on
+  a writer thread, in order; :meth:`flush_images` (and :meth:`close`) wait for them
+  and raise the first write error.
+  """
+
+  def __init__(self, workdir: pathlib.Path, enabled: bool = True, background_images: bool = False):
     self.workdir, self.enabled = pathlib.Path(workdir), enabled
     self.writer = None
+    self._writer_lock = threading.Lock()  # TensorBoard from the loop's thread and the image writer's
+    self._image_thread = ThreadPoolExecutor(1, 'image-writer') if enabled and background_images else None
+    self._image_writes: list[Future] = []
     if enabled:
       self.workdir.mkdir(parents=True, exist_ok=True)
       from tensorboardX import SummaryWriter
@@ -81,9 +92,10 @@ class RunLogger:
           f'checkpoint in {record["sec_to_checkpoint"]:.0f}s', flush=True)
     with open(self.workdir / 'metrics.jsonl', 'a') as f:
       f.write(json.dumps(record) + '\n')
-    for key, value in record.items():
-      if key not in ('tick', 'step'):
-        self.writer.add_scalar(key if '/' in key else f'progress/{key}', value, record['step'])
+    with self._writer_lock:
+      for key, value in record.items():
+        if key not in ('tick', 'step'):
+          self.writer.add_scalar(key if '/' in key else f'progress/{key}', value, record['step'])
 
   def metric(self, record: dict, step: int) -> None:
     """One metric's results: a log line, a JSON line in ``metrics.jsonl``, TensorBoard ``Metrics/<key>``."""
@@ -94,22 +106,50 @@ class RunLogger:
           flush=True)
     with open(self.workdir / 'metrics.jsonl', 'a') as f:
       f.write(json.dumps(record) + '\n')
-    for key, value in record['results'].items():
-      self.writer.add_scalar(f'Metrics/{key}', value, step)
+    with self._writer_lock:
+      for key, value in record['results'].items():
+        self.writer.add_scalar(f'Metrics/{key}', value, step)
 
-  def image(self, name: str, grid: np.ndarray, step: int) -> None:
-    """Writes an HWC uint8 grid as ``workdir/name`` and to TensorBoard."""
+  def image(self, name: str, grid: np.ndarray | Callable[[], np.ndarray], step: int) -> None:
+    """Writes an HWC uint8 grid (or what ``grid()`` returns) as ``workdir/name`` and to TensorBoard.
+
+    In the background mode it returns at once, after raising the error of an earlier write if one failed.
+    """
     if not self.enabled:
       return
+    if self._image_thread is None:
+      self._write_image(name, grid, step)
+      return
+    self._raise_failed_writes(wait=False)
+    self._image_writes.append(self._image_thread.submit(self._write_image, name, grid, step))
+
+  def _write_image(self, name: str, grid, step: int) -> None:
+    grid = np.asarray(grid() if callable(grid) else grid)
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(self.workdir / name)
-    self.writer.add_image('samples', grid, step, dataformats='HWC')
+    with self._writer_lock:
+      self.writer.add_image('samples', grid, step, dataformats='HWC')
     self.info(f'wrote {self.workdir / name}')
 
+  def _raise_failed_writes(self, wait: bool) -> None:
+    done = [f for f in self._image_writes if wait or f.done()]
+    self._image_writes = [f for f in self._image_writes if f not in done]
+    for future in done:
+      future.result()  # raises the write's error
+
+  def flush_images(self) -> None:
+    """Waits for the sample grids being written; raises the first write error."""
+    self._raise_failed_writes(wait=True)
+
   def close(self) -> None:
-    """Flushes TensorBoard events."""
-    if self.writer is not None:
-      self.writer.close()
-    sys.stdout.flush()
+    """Waits for the images being written, then flushes TensorBoard events; raises a failed image write's error."""
+    try:
+      if self._image_thread is not None:
+        self._image_thread.shutdown(wait=True)
+        self.flush_images()
+    finally:
+      if self.writer is not None:
+        self.writer.close()
+      sys.stdout.flush()
 
 
 def _record_step(line: str) -> float:
@@ -121,15 +161,17 @@ def _record_step(line: str) -> float:
 
 
 def sample_grid_fn(G, config, mesh):
-  """``grid(G_ema variables) -> HWC uint8 grid`` of fixed latents (``grid_seed``), const noise, psi 1."""
+  """``grid(G_ema variables) -> fetch``, ``fetch() -> HWC uint8 grid`` of fixed latents (``grid_seed``), const
+  noise, psi 1. ``grid`` dispatches the render; ``fetch`` waits for it (e.g. on :class:`RunLogger`'s writer)."""
   rows, cols = config.grid_rows, config.grid_cols
   z = seed_latents([config.grid_seed], G.z_dim * rows * cols).reshape(rows * cols, G.z_dim)
   c = np.eye(max(G.c_dim, 1), dtype=np.float32)[np.arange(rows * cols) % max(G.c_dim, 1)][:, :G.c_dim]
   # One replicated batch: every process gets the whole grid (multi-process runs included).
   render = jax.jit(lambda variables: generator_images(G, variables, z, c), out_shardings=replicated(mesh))
 
-  def grid(variables) -> np.ndarray:
-    return image_grid(np.asarray(jax.device_get(render(variables))), rows, cols)
+  def grid(variables) -> Callable[[], np.ndarray]:
+    images = render(variables)
+    return lambda: image_grid(np.asarray(jax.device_get(images)), rows, cols)
   return grid
 
 

@@ -5,6 +5,12 @@ phase steps (``steps.py``) over the replicated state -> checkpoints,
 ``metrics.jsonl``, TensorBoard events and sample grids in ``workdir``.
 Restarting the same command on the same workdir resumes from the newest
 complete checkpoint, bit for bit.
+
+The loop's own thread only dispatches steps: batches are copied to the devices
+ahead of it (``device_prefetch``, ``device_feed.py``), and with
+``background_writes`` checkpoints and sample grids are written on other threads.
+Every way out of the loop (the end, SIGTERM, divergence, an error) waits for
+those writes before returning.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import json
 import math
 import pathlib
 import signal
+import sys
 import time
 from typing import Callable
 
@@ -27,6 +34,7 @@ from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
 from stylegan2_jax.training.checkpoints import Checkpointer, non_finite_fields
+from stylegan2_jax.training.device_feed import DeviceBatches
 from stylegan2_jax.training.config import ADDED_FIELDS, DATA_DERIVED_KEYS, RESUMABLE_CHANGES, validate_config
 from stylegan2_jax.training.io import RunLogger, check_writable_workdir, init_weights, sample_grid_fn
 from stylegan2_jax.training.metrics import TrainingMetrics, write_best
@@ -123,8 +131,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
   G_opt, D_opt = build_optimizers(config)
   settings = loss_settings(config, mesh.size)
   steps = TrainSteps(G, D, G_opt, D_opt, settings, mesh, augment)
-  checkpointer = Checkpointer(workdir, config.keep_checkpoints)
-  logger = RunLogger(workdir, enabled=jax.process_index() == 0)
+  checkpointer = Checkpointer(workdir, config.keep_checkpoints, background=config.background_writes)
+  logger = RunLogger(workdir, enabled=jax.process_index() == 0, background_images=config.background_writes)
 
   def create(key, init=None):
     return train_state.create_train_state(G, D, G_opt, D_opt, key, *(init or ()), augment_fields=augment_fields)
@@ -154,32 +162,45 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
 
   sample_grid = sample_grid_fn(G, config, mesh)
   evaluator = TrainingMetrics(config, G, source, mesh, logger)
+  feed = DeviceBatches(batches, batch_sharding(mesh), config.device_prefetch)  # starts reading ahead
   stop = {'signal': None}
   previous_handler = _install_sigterm(stop)
   try:
-    state = _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, evaluator, mesh, stop)
+    state = _loop(config, state, meta, steps, feed, checkpointer, logger, sample_grid, evaluator, stop)
   finally:
     if previous_handler is not None:
       signal.signal(signal.SIGTERM, previous_handler)
-    checkpointer.close()
-    logger.close()
+    _close_all((feed.close, checkpointer.close, logger.close), logger)
   return state
 
 
-def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid, evaluator, mesh, stop):
+def _close_all(closers, logger) -> None:
+  """Runs every closer (each waits for its thread's work); raises the first error, unless one is on its way out."""
+  leaving_with_error = sys.exc_info()[1] is not None
+  errors = []
+  for close in closers:
+    try:
+      close()
+    except Exception as e:  # pylint: disable=broad-except  (the others must still finish their writes)
+      errors.append(e)
+  if errors and leaving_with_error:  # the loop's own error is the one to report; say what else went wrong
+    for e in errors:
+      logger.info(f'while stopping: {type(e).__name__}: {e}')
+  elif errors:
+    raise errors[0]
+
+
+def _loop(config, state, meta, steps, feed, checkpointer, logger, sample_grid, evaluator, stop):
   total_nimg = int(config.total_kimg * 1000)
-  sharding = batch_sharding(mesh)
   step, nimg = int(state.step), int(state.nimg)
   tick_start_nimg, tick_start_time, tick_metrics = nimg, time.time(), []
   start_time = time.time()
   last_good_step = step
 
-  def global_array(local):
-    return None if local is None else jax.make_array_from_process_local_data(sharding, local)
-
   def save(reason: str):
     bad = non_finite_fields(state)  # the tick's losses were finite, but its last update may not have been
     if bad:
+      checkpointer.wait()  # the previous checkpoint, if still being written, is the one kept
       kept = checkpointer.latest_step()
       raise TrainingDivergedError(f'non-finite {", ".join(bad)} at step {step}; not saved: ' + (
           f'the last good checkpoint (step {kept}) is kept in {checkpointer.directory}' if kept is not None
@@ -187,15 +208,17 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
     if evaluator.enabled and reason != 'SIGTERM':  # as the official loop: metrics at every snapshot
       meta['best'] = evaluator.evaluate(state.G_ema, step, nimg, meta.get('best'))
     checkpointer.keep_step = (meta.get('best') or {}).get('step')
-    meta.update(data=batches.get_state(), checkpoint_nimg=nimg, step=step, nimg=nimg)
-    checkpointer.save(step, state, meta)
-    if meta.get('best') and jax.process_index() == 0:
-      write_best(logger.workdir, meta['best'])
-    logger.info(f'saved checkpoint at step {step} ({nimg / 1000:.1f} kimg, {reason})')
+    meta.update(data=feed.get_state(), checkpoint_nimg=nimg, step=step, nimg=nimg)  # the batches used, not read
+    best, saved = meta.get('best'), f'saved checkpoint at step {step} ({nimg / 1000:.1f} kimg, {reason})'
+
+    def on_disk():  # best.json names only checkpoints that are complete on disk
+      if best and jax.process_index() == 0:
+        write_best(logger.workdir, best)
+      logger.info(saved)
+    checkpointer.save(step, state, meta, on_complete=on_disk)
 
   while nimg < total_nimg and stop['signal'] is None:
-    real_img, real_c = next(batches)
-    real_img, real_c = global_array(real_img), global_array(real_c)
+    real_img, real_c = next(feed)
     metrics = {}
     for phase in steps.phases_at(step):
       state, phase_metrics = steps.run_phase(phase, state, real_img, real_c)
@@ -226,6 +249,7 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
                   pl_mean=float(state.pl_mean), sec_to_checkpoint=until_ckpt * (now - tick_start_time) / tick_nimg,
                   **_augment_record(state, values), **means)
     logger.tick(record)
+    checkpointer.poll()  # a checkpoint written in the background meanwhile: best.json and its log line
     tick_start_nimg, tick_start_time, tick_metrics = nimg, now, []
 
     if done or nimg - meta.get('image_nimg', 0) >= config.image_kimg * 1000:
@@ -234,6 +258,7 @@ def _loop(config, state, meta, steps, batches, checkpointer, logger, sample_grid
     if done or stop['signal'] is not None or nimg - meta.get('checkpoint_nimg', 0) >= config.checkpoint_kimg * 1000:
       save('end of training' if done else ('SIGTERM' if stop['signal'] is not None else 'interval'))
     tick_start_time = time.time()  # images, checkpoints and metrics do not count towards the next tick's speed
+  checkpointer.wait()
   if stop['signal'] is not None:
     logger.info('stopped by SIGTERM; run the same command again to resume')
   return state

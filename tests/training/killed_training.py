@@ -17,13 +17,14 @@ _save = checkpointing.Checkpointer.save
 _calls = []
 
 
-def _save_then_die(self, step, state, meta):
+def _save_then_die(self, step, state, meta, **kwargs):
   _calls.append(step)
   if len(_calls) < 2:
-    return _save(self, step, state, meta)
-  threading.Thread(target=_save, args=(self, step, state, meta), daemon=True).start()
+    return _save(self, step, state, meta, **kwargs)
+  threading.Thread(target=_save, args=(self, step, state, meta), kwargs=kwargs, daemon=True).start()
   deadline = time.time() + 60
-  while not any('tmp' in p.name for p in self.directory.iterdir()) and time.time() < deadline:
+  writing = f'{step}.orbax-checkpoint-tmp'  # (not the previous checkpoint's, which may still be committing)
+  while not any(p.name.startswith(writing) for p in self.directory.iterdir()) and time.time() < deadline:
     time.sleep(0.001)
   os.kill(os.getpid(), signal.SIGKILL)  # mid-write: Orbax's temporary directory is left behind
 

@@ -1,15 +1,22 @@
-"""Exact resume: a run cut in half (by a restart, SIGKILL or SIGTERM) ends bit-identical to a straight run."""
+"""Exact resume: a run cut in half (by a restart, SIGKILL or SIGTERM) ends bit-identical to a straight run.
+
+Checkpoints are written in the background (``background_writes``) and batches
+prefetched to the devices (``device_prefetch``), as in every run by default.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
+from orbax.checkpoint._src.path import atomicity
 
 from conftest import REPO
 from stylegan2_jax.training.checkpoints import Checkpointer
@@ -87,4 +94,53 @@ def test_sigterm_saves_and_resumes_bit_identical(straight, tmp_path, monkeypatch
   assert Checkpointer(tmp_path).all_steps() == [3]  # finished the iteration, saved, returned
   monkeypatch.setattr(TrainSteps, 'run_phase', run_phase)
   train_and_evaluate(tiny_config(checkpoint_kimg=1000.0), tmp_path)
+  assert_identical(run_params(tmp_path), reference)
+
+
+def test_sigkill_while_a_checkpoint_is_written_in_the_background(straight, tmp_path):
+  _, reference = straight
+  workdir = tmp_path / 'run'
+  cmd = [sys.executable, str(REPO / 'tests' / 'training' / 'killed_during_background_write.py'),
+         '--config', str(REPO / 'configs' / 'demo.py') + ':tiny', '--workdir', str(workdir),
+         '--config.total_kimg=0.096']
+  proc = subprocess.run(cmd, env=subprocess_env(), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+  assert 'killed at step 10' in proc.stdout  # two steps after the save of step 8 returned, its write still pending
+  assert 'saved checkpoint at step 4' in proc.stdout and 'at step 8' not in proc.stdout
+  leftovers = [p.name for p in (workdir / 'checkpoints').iterdir()]
+  assert '4' in leftovers and '8' not in leftovers, leftovers
+  assert any(name.startswith('8.orbax-checkpoint-tmp') for name in leftovers), leftovers
+  assert Checkpointer(workdir).latest_step() == 4  # the earlier checkpoint, intact
+  train_and_evaluate(tiny_config(), workdir)
+  assert_identical(run_params(workdir), reference)
+
+
+def test_an_error_while_a_checkpoint_is_written_still_completes_it(straight, tmp_path, monkeypatch, capsys):
+  _, reference = straight
+  finalize, run_phase = atomicity.AtomicRenameTemporaryPath.finalize, TrainSteps.run_phase
+  release, seen = threading.Event(), {}
+
+  async def held_finalize(self, *args, **kwargs):
+    if self._final_path.name == '4':  # pylint: disable=protected-access
+      await asyncio.to_thread(release.wait, 120)  # the commit of step 4 waits until step 6 has started
+    return await finalize(self, *args, **kwargs)
+
+  def failing_at_step_6(self, phase, state, *args):
+    if int(state.step) == 6:
+      seen['step 4 on disk at step 6'] = (tmp_path / 'checkpoints' / '4').exists()
+      release.set()
+      raise RuntimeError('a step failed')
+    return run_phase(self, phase, state, *args)
+
+  monkeypatch.setattr(atomicity.AtomicRenameTemporaryPath, 'finalize', held_finalize)
+  monkeypatch.setattr(TrainSteps, 'run_phase', failing_at_step_6)
+  with pytest.raises(RuntimeError, match='a step failed'):
+    train_and_evaluate(tiny_config(), tmp_path)
+  assert seen == {'step 4 on disk at step 6': False}  # training went on while step 4 was written
+  assert 'saved checkpoint at step 4' in capsys.readouterr().out  # the way out waited for the write
+  assert Checkpointer(tmp_path).all_steps() == [4]
+  left = [t.name for t in threading.enumerate() if t.name.startswith(('device-batches', 'image-writer'))]
+  assert not left, left  # the batch reader and the image writer were stopped
+  monkeypatch.undo()
+  train_and_evaluate(tiny_config(), tmp_path)
   assert_identical(run_params(tmp_path), reference)
