@@ -18,6 +18,8 @@ preset at a fixed ``--augment-p`` (the cost does not depend on p: every draw and
 stage runs for every image). Besides wall-clock seconds (``phase_s``), each phase
 reports the process's CPU seconds per call (``phase_cpu_s``, all threads), which
 other jobs on a shared host disturb much less: compare settings on those there.
+With ``--augment``, the pipe is also timed alone at the iteration's shapes
+(``pipe_*_s_per_iter``, see ``augment_pipe_cost``); ``--pipe-only`` times only that.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ import platform
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.generator_throughput import peak_memory_bytes
+from stylegan2_jax.augment import augment, draw_augment_inputs, preset
 from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
@@ -77,6 +81,36 @@ def amortized(phase_seconds: dict, config) -> float:
           + phase_seconds['Dreg'] / config.D_reg_interval)
 
 
+def augment_pipe_cost(pipe: str, batch: int, resolution: int, iters: int, p: float = 0.6,
+                      reg_interval: int = 16) -> dict:
+  """The ADA pipe alone at one training iteration's shapes: wall and CPU seconds per iteration.
+
+  Per iteration D sees ``2 * batch`` augmented images forward in Dmain (reals and
+  fakes), ``batch`` with their input gradient in Gmain, and every ``reg_interval``
+  iterations ``batch`` reals with the input gradient in Dreg (its second-order
+  pass through the pipe is not counted).
+  """
+  settings = preset(pipe)
+  forward = jax.jit(lambda x, d, p: augment(x, d, p, settings))
+  with_grad = jax.jit(lambda x, d, p: jax.vjp(lambda x: augment(x, d, p, settings), x)[1](x)[0])
+  calls = (('forward', forward, 2 * batch, 1.0), ('with_grad', with_grad, batch, 1.0 + 1.0 / reg_interval))
+  wall = cpu = 0.0
+  parts = {}
+  for label, fn, n, weight in calls:
+    shape = (n, 3, resolution, resolution)
+    x = jax.random.uniform(jax.random.PRNGKey(1), shape, minval=-1.0, maxval=1.0)
+    draws = draw_augment_inputs(jax.random.PRNGKey(2), settings, shape)
+    jax.block_until_ready(fn(x, draws, jnp.float32(p)))  # compile
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(iters):
+      jax.block_until_ready(fn(x, draws, jnp.float32(p)))
+    call_wall, call_cpu = (time.perf_counter() - t0) / iters, (time.process_time() - c0) / iters
+    parts[label] = dict(images=n, wall_s=round(call_wall, 3), cpu_s=round(call_cpu, 3))
+    wall, cpu = wall + weight * call_wall, cpu + weight * call_cpu
+  return dict(augpipe=pipe, augment_p=p, pipe_wall_s_per_iter=round(wall, 3), pipe_cpu_s_per_iter=round(cpu, 3),
+              pipe_calls=parts)
+
+
 def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'none',
         augment_p: float = 0.6) -> dict:
   """Compiles and times each phase of one setting (D's images augmented with the ``augment`` preset)."""
@@ -103,6 +137,7 @@ def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'n
     phase_cpu_s[phase] = (time.process_time() - c0) / iters
     compile_s[phase] -= phase_s[phase]
   sec_per_iter = amortized(phase_s, config)
+  pipe = {} if augment == 'none' else augment_pipe_cost(augment, batch, res, iters, augment_p, config.D_reg_interval)
   return dict(setting=name, resolution=res, batch=batch, batch_gpu=batch_gpu, augment=augment,
               augment_p=augment_p if augment != 'none' else None,
               channel_base=SETTINGS[name]['channel_base'], channel_max=SETTINGS[name]['channel_max'],
@@ -111,7 +146,7 @@ def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'n
               phase_s={k: round(v, 3) for k, v in phase_s.items()},
               cpu_s_per_iter=round(amortized(phase_cpu_s, config), 3),
               phase_cpu_s={k: round(v, 3) for k, v in phase_cpu_s.items()},
-              compile_s=round(sum(compile_s.values()), 1), peak_memory_bytes=peak_memory_bytes(),
+              **pipe, compile_s=round(sum(compile_s.values()), 1), peak_memory_bytes=peak_memory_bytes(),
               backend=jax.default_backend(), device=jax.devices()[0].device_kind, device_count=jax.device_count(),
               cpu=platform.processor() or platform.machine(), jax=jax.__version__)
 
@@ -124,12 +159,20 @@ def main() -> None:
   parser.add_argument('--iters', type=int, default=3, help='timed calls per phase after the warm-up call')
   parser.add_argument('--augment', default='none', help='an --augpipe preset (e.g. bgc) to augment what D sees')
   parser.add_argument('--augment-p', type=float, default=0.6, help='the (fixed) augmentation probability')
+  parser.add_argument('--pipe-only', action='store_true',
+                      help="with --augment: time only the pipe at each setting's iteration shapes, not the phases")
   args = parser.parse_args()
   for name in args.settings.split(','):
     name = name.strip()
     if name not in SETTINGS:
       parser.error(f'--settings: unknown setting {name!r}; choose from {",".join(SETTINGS)}')
     batch = args.batch or SETTINGS[name].get('batch', 8)
+    if args.pipe_only:
+      if args.augment == 'none':
+        parser.error('--pipe-only needs --augment PIPE')
+      print(json.dumps(dict(setting=name, batch=batch, **augment_pipe_cost(
+          args.augment, batch, SETTINGS[name]['resolution'], args.iters, args.augment_p))), flush=True)
+      continue
     print(json.dumps(run(name, batch, args.iters, args.batch_gpu, args.augment, args.augment_p)), flush=True)
 
 
