@@ -88,3 +88,31 @@ def test_sigterm_saves_and_resumes_bit_identical(straight, tmp_path, monkeypatch
   monkeypatch.setattr(TrainSteps, 'run_phase', run_phase)
   train_and_evaluate(tiny_config(checkpoint_kimg=1000.0), tmp_path)
   assert_identical(run_params(tmp_path), reference)
+
+
+def test_resume_with_lower_learning_rates_and_r1_gamma_uses_them(straight, tmp_path, monkeypatch):
+  """The NaN advice: resume with lower G_lr, D_lr and r1_gamma; the resumed steps train with the new values."""
+  _, reference = straight
+  train_and_evaluate(tiny_config(total_kimg=0.032), tmp_path)  # 4 steps, the straight run's first half
+  halfway = run_params(tmp_path)
+  built = []
+  init = TrainSteps.__init__
+
+  def recording(self, G, D, G_opt, D_opt, settings, *args, **kwargs):
+    built.append(settings)
+    init(self, G, D, G_opt, D_opt, settings, *args, **kwargs)
+
+  monkeypatch.setattr(TrainSteps, '__init__', recording)
+  config = tiny_config()
+  train_and_evaluate(tiny_config(G_lr=config.G_lr * 1e-10, D_lr=config.D_lr * 1e-10, r1_gamma=config.r1_gamma / 4),
+                     tmp_path)
+  assert Checkpointer(tmp_path).latest_step() == 8
+  assert [s.r1_gamma for s in built] == [config.r1_gamma / 4]
+  resumed = run_params(tmp_path)
+  networks = [k for k in reference if k.startswith(('.G[', '.D[')) and "['params']" in k]
+  assert networks
+  # At the run's own rates the 4 steps move the networks by ~lr; at 1e-10 of them by < 1e-9 (Adam's steps are
+  # at most ~10 lr), so the rates of the resumed steps are the new ones, not any baked into the saved state.
+  assert max(np.abs(reference[k] - halfway[k]).max() for k in networks) > 1e-4
+  for k in networks:
+    np.testing.assert_allclose(resumed[k], halfway[k], rtol=0, atol=1e-9, err_msg=k)

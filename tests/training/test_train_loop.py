@@ -152,8 +152,8 @@ def test_unknown_dataset_is_named(tmp_path):
 
 
 def test_workdir_of_another_config_is_refused(finished_run):
-  with pytest.raises(ConfigMismatchError, match='r1_gamma'):
-    train_and_evaluate(tiny_config(r1_gamma=5.0), finished_run)
+  with pytest.raises(ConfigMismatchError, match="style_mixing_prob: 0.9 in the run, 0.5 now"):
+    train_and_evaluate(tiny_config(style_mixing_prob=0.5), finished_run)
 
 
 def test_cli_reports_bad_input_without_traceback(tmp_path):
