@@ -24,10 +24,10 @@ def test_train_help_lists_the_flags_and_the_config_docs(command):
   assert 'Try --helpfull' in out
 
 
-@pytest.mark.parametrize('command', [['stylegan2_jax.cli', 'train', '--helpfull'],
-                                     ['stylegan2_jax.main', '--helpfull']])
-def test_train_helpfull_shows_the_trainer_usage_then_every_flag(command):
-  result = subprocess.run([sys.executable, '-m', *command], capture_output=True, text=True, cwd=REPO, timeout=120)
+def test_train_helpfull_shows_the_trainer_usage_then_every_flag():
+  # python -m stylegan2_jax.main runs the same function (its -h above shows it gets there)
+  result = subprocess.run([sys.executable, '-m', 'stylegan2_jax.cli', 'train', '--helpfull'], capture_output=True,
+                          text=True, cwd=REPO, timeout=120)
   assert result.returncode == 0, result.stderr
   out = result.stdout
   assert out.startswith('usage: stylegan2-jax train --config')
