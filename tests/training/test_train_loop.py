@@ -27,11 +27,10 @@ from conftest import REPO
 from train_helpers import run_params, subprocess_env, tiny_config
 
 
-@pytest.fixture(scope='module')
-def finished_run(tmp_path_factory):
-  workdir = tmp_path_factory.mktemp('run')
-  train_and_evaluate(tiny_config(), workdir)
-  return workdir
+@pytest.fixture
+def finished_run(tiny_run):
+  """The tiny config trained for 8 steps (shared by the training tests: read only)."""
+  return tiny_run[0]
 
 
 def test_run_writes_logs_images_and_checkpoints(finished_run):
