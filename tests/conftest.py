@@ -78,3 +78,28 @@ def case_resolutions(data: dict, prefix: str) -> list[int]:
   """Resolutions of the per-block intermediates ``{prefix}b{res}_x`` present in a case, highest first."""
   keys = [k[len(prefix):] for k in data if k.startswith(prefix + 'b') and k.endswith('_x')]
   return sorted((int(k[1:-2]) for k in keys), reverse=True)
+
+
+##### tiny training runs shared by the training tests ###############################################
+
+def _train_tiny(workdir: pathlib.Path, **overrides) -> pathlib.Path:
+  from stylegan2_jax.training.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
+  from train_helpers import tiny_config  # pylint: disable=import-outside-toplevel (tests/training)
+  train_and_evaluate(tiny_config(**overrides), workdir)
+  return workdir
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tmp_path_factory):
+  """``configs/demo.py:tiny`` trained in one go (8 steps, checkpoints at 4 and 8) -> (workdir, its newest state
+  flattened by ``train_helpers.run_params``). Shared by every test that asks: read it, or copy it to change it."""
+  from train_helpers import run_params  # pylint: disable=import-outside-toplevel
+  workdir = _train_tiny(tmp_path_factory.mktemp('tiny_run'))
+  return workdir, run_params(workdir)
+
+
+@pytest.fixture(scope='session')
+def tiny_run_halfway(tmp_path_factory):
+  """The first half of ``tiny_run`` as its own run (``total_kimg=0.032``: 4 steps, saved at the end), as a run
+  stopped there leaves it. Shared: copy it (``shutil.copytree``) before resuming or changing it."""
+  return _train_tiny(tmp_path_factory.mktemp('tiny_run_halfway'), total_kimg=0.032)

@@ -1,10 +1,12 @@
-"""Starting a subprocess in a test and always ending it: terminate, then kill, whatever the test did."""
+"""Starting subprocesses in a test and always ending them: terminate, then kill, reap, whatever the test did."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
+from typing import Sequence
 
 # A shell starts background jobs with SIGINT ignored, children inherit that, and Python then installs no
 # KeyboardInterrupt handler. This prefix gives the command the default SIGINT (kept across exec), so Ctrl-C
@@ -35,3 +37,21 @@ def started_process(command, grace_s: float = 10, **popen_kwargs):
     yield process
   finally:
     stop(process, grace_s)
+
+
+@contextlib.contextmanager
+def started_processes(commands: Sequence[Sequence[str]], logs: Sequence[str | os.PathLike], grace_s: float = 10,
+                      **popen_kwargs):
+  """One ``started_process`` per command, its stdout and stderr written to its log file -> the processes.
+
+  On exit every process is ended and reaped (see ``stop``), then every log file is closed.
+  """
+  if len(commands) != len(logs):
+    raise ValueError(f'{len(commands)} commands but {len(logs)} log files')
+  with contextlib.ExitStack() as stack:
+    processes = []
+    for command, log in zip(commands, logs):
+      out = stack.enter_context(open(log, 'w', encoding='utf-8'))
+      processes.append(stack.enter_context(
+          started_process(command, grace_s, stdout=out, stderr=subprocess.STDOUT, **popen_kwargs)))
+    yield processes

@@ -29,70 +29,60 @@ class DrawSpec:
   dist: str
 
 
+@dataclasses.dataclass(frozen=True)
+class DrawRow:
+  """One row of ``DRAW_TABLE``: the draw ``name`` made when probability multiplier ``setting`` is > 0.
+
+  ``shape`` names the image dimensions (``'n'``, ``'c'``, ``'h'``, ``'w'``) or gives sizes; ``color_mixing``
+  draws are skipped for 1-channel images (the official pipe draws hue and saturation only for RGB).
+  """
+  setting: str
+  name: str
+  shape: tuple[str | int, ...]
+  dist: str
+  color_mixing: bool = False
+
+
+def _rows(setting, draws, color_mixing=False):
+  return tuple(DrawRow(setting, name, shape, dist, color_mixing) for name, shape, dist in draws)
+
+
+# Every draw of the official AugmentPipe.forward, in its torch.rand / torch.randn call order. Rotation draws
+# twice (before and after the anisotropic scaling); cutout draws its gate before its center.
+DRAW_TABLE: tuple[DrawRow, ...] = (
+    _rows('xflip', [('xflip_i', ('n',), UNIFORM), ('xflip_gate', ('n',), UNIFORM)])
+    + _rows('rotate90', [('rotate90_i', ('n',), UNIFORM), ('rotate90_gate', ('n',), UNIFORM)])
+    + _rows('xint', [('xint_t', ('n', 2), UNIFORM), ('xint_gate', ('n', 1), UNIFORM)])
+    + _rows('scale', [('scale_s', ('n',), NORMAL), ('scale_gate', ('n',), UNIFORM)])
+    + _rows('rotate', [('rotate_pre_theta', ('n',), UNIFORM), ('rotate_pre_gate', ('n',), UNIFORM)])
+    + _rows('aniso', [('aniso_s', ('n',), NORMAL), ('aniso_gate', ('n',), UNIFORM)])
+    + _rows('rotate', [('rotate_post_theta', ('n',), UNIFORM), ('rotate_post_gate', ('n',), UNIFORM)])
+    + _rows('xfrac', [('xfrac_t', ('n', 2), NORMAL), ('xfrac_gate', ('n', 1), UNIFORM)])
+    + _rows('brightness', [('brightness_b', ('n',), NORMAL), ('brightness_gate', ('n',), UNIFORM)])
+    + _rows('contrast', [('contrast_c', ('n',), NORMAL), ('contrast_gate', ('n',), UNIFORM)])
+    + _rows('lumaflip', [('lumaflip_i', ('n', 1, 1), UNIFORM), ('lumaflip_gate', ('n', 1, 1), UNIFORM)])
+    + _rows('hue', [('hue_theta', ('n',), UNIFORM), ('hue_gate', ('n',), UNIFORM)], color_mixing=True)
+    + _rows('saturation', [('saturation_s', ('n', 1, 1), NORMAL), ('saturation_gate', ('n', 1, 1), UNIFORM)],
+            color_mixing=True)
+    + _rows('imgfilter', [(f'imgfilter_band{band}_{kind}', ('n',), dist) for band in range(NUM_FILTER_BANDS)
+                          for kind, dist in (('t', NORMAL), ('gate', UNIFORM))])
+    + _rows('noise', [('noise_sigma', ('n', 1, 1, 1), NORMAL), ('noise_gate', ('n', 1, 1, 1), UNIFORM),
+                      ('noise_n', ('n', 'c', 'h', 'w'), NORMAL)])
+    + _rows('cutout', [('cutout_gate', ('n', 1, 1, 1, 1), UNIFORM), ('cutout_center', ('n', 2, 1, 1, 1), UNIFORM)])
+)
+
+
 def draw_specs(settings: AugmentSettings, images_shape: tuple[int, int, int, int]) -> list[DrawSpec]:
-  """The draws of the official forward for NCHW ``images_shape``, in call order.
+  """The draws of the official forward for NCHW ``images_shape``, in call order (``DRAW_TABLE``).
 
   Only enabled augmentations draw. Hue and saturation do not draw for 1-channel images. The
   noise field ``noise_n`` is drawn for every sample, and cutout draws its gate before its center.
   """
   n, c, h, w = images_shape
-  s = settings
-  specs: list[DrawSpec] = []
-
-  def add(name, shape, dist):
-    specs.append(DrawSpec(name, tuple(shape), dist))
-
-  if s.xflip > 0:
-    add('xflip_i', [n], UNIFORM)
-    add('xflip_gate', [n], UNIFORM)
-  if s.rotate90 > 0:
-    add('rotate90_i', [n], UNIFORM)
-    add('rotate90_gate', [n], UNIFORM)
-  if s.xint > 0:
-    add('xint_t', [n, 2], UNIFORM)
-    add('xint_gate', [n, 1], UNIFORM)
-  if s.scale > 0:
-    add('scale_s', [n], NORMAL)
-    add('scale_gate', [n], UNIFORM)
-  if s.rotate > 0:
-    add('rotate_pre_theta', [n], UNIFORM)
-    add('rotate_pre_gate', [n], UNIFORM)
-  if s.aniso > 0:
-    add('aniso_s', [n], NORMAL)
-    add('aniso_gate', [n], UNIFORM)
-  if s.rotate > 0:
-    add('rotate_post_theta', [n], UNIFORM)
-    add('rotate_post_gate', [n], UNIFORM)
-  if s.xfrac > 0:
-    add('xfrac_t', [n, 2], NORMAL)
-    add('xfrac_gate', [n, 1], UNIFORM)
-  if s.brightness > 0:
-    add('brightness_b', [n], NORMAL)
-    add('brightness_gate', [n], UNIFORM)
-  if s.contrast > 0:
-    add('contrast_c', [n], NORMAL)
-    add('contrast_gate', [n], UNIFORM)
-  if s.lumaflip > 0:
-    add('lumaflip_i', [n, 1, 1], UNIFORM)
-    add('lumaflip_gate', [n, 1, 1], UNIFORM)
-  if s.hue > 0 and c > 1:
-    add('hue_theta', [n], UNIFORM)
-    add('hue_gate', [n], UNIFORM)
-  if s.saturation > 0 and c > 1:
-    add('saturation_s', [n, 1, 1], NORMAL)
-    add('saturation_gate', [n, 1, 1], UNIFORM)
-  if s.imgfilter > 0:
-    for band in range(NUM_FILTER_BANDS):
-      add(f'imgfilter_band{band}_t', [n], NORMAL)
-      add(f'imgfilter_band{band}_gate', [n], UNIFORM)
-  if s.noise > 0:
-    add('noise_sigma', [n, 1, 1, 1], NORMAL)
-    add('noise_gate', [n, 1, 1, 1], UNIFORM)
-    add('noise_n', [n, c, h, w], NORMAL)
-  if s.cutout > 0:
-    add('cutout_gate', [n, 1, 1, 1, 1], UNIFORM)
-    add('cutout_center', [n, 2, 1, 1, 1], UNIFORM)
-  return specs
+  dims = {'n': n, 'c': c, 'h': h, 'w': w}
+  return [DrawSpec(row.name, tuple(dims.get(d, d) for d in row.shape), row.dist)
+          for row in DRAW_TABLE
+          if getattr(settings, row.setting) > 0 and not (row.color_mixing and c == 1)]
 
 
 def draw_augment_inputs(key: jax.Array, settings: AugmentSettings,

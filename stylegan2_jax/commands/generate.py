@@ -32,9 +32,9 @@ def run(args) -> None:
   if (args.seeds is None) == (args.projected_w is None):
     raise ValueError('give either --seeds or --projected-w')
   if args.projected_w:
-    from stylegan2_jax.tools.projection_io import generate_from_projected_w  # pylint: disable=import-outside-toplevel
-    if args.noise_mode not in ('const', 'none'):  # before loading anything
-      raise ValueError(f"--projected-w renders with noise mode 'const' or 'none', got {args.noise_mode!r}")
+    from stylegan2_jax.tools.projection_io import (  # pylint: disable=import-outside-toplevel
+        check_projected_w_noise_mode, generate_from_projected_w)
+    check_projected_w_noise_mode(args.noise_mode)  # before loading anything
     paths = generate_from_projected_w(generator_from_args(args), args.projected_w, args.outdir, args.noise_mode)
   else:
     paths = generate_to_dir(args.network, parse_seeds_arg(args.seeds), args.outdir, args.trunc, args.trunc_cutoff,

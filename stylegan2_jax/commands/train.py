@@ -118,6 +118,7 @@ def _parse_flags(argv: list[str]) -> list[str]:
 
 
 HELP_FLAGS = ('-h', '-?', '--help', '--helpshort', '--help=true', '--helpshort=true')
+HELPFULL_FLAGS = ('--helpfull', '--helpfull=true')
 USAGE = 'usage: stylegan2-jax train --config FILE.py[:ARG] --workdir DIR [--config.KEY=VALUE ...] [flags]'
 CONFIG_HELP = """\
 The config fields (every hyperparameter with its default and unit) are documented in
@@ -133,13 +134,24 @@ def help_text() -> str:
   and this command's own flags (absl's usage would list those of the console script's module: none)."""
   return '\n'.join([USAGE, '', __doc__.strip(), '', CONFIG_HELP, 'flags:',
                      flags.FLAGS.module_help(sys.modules[__name__]).strip().split('\n', 1)[1], '',
-                     'Try --helpfull to get a list of all flags (absl\'s and JAX\'s too).'])
+                     'Try --helpfull to get a list of all flags (absl\'s and its libraries\' too).'])
+
+
+def help_full_text() -> str:
+  """What ``train --helpfull`` prints: the usage and config documentation of ``--help``, then every flag defined
+  (this command's, absl's and those of the libraries it imports), by module."""
+  app.define_help_flags()  # what app.run defines before parsing (idempotent), so they are listed too
+  return '\n'.join([USAGE, '', __doc__.strip(), '', CONFIG_HELP, 'flags:', flags.FLAGS.get_help().strip()])
 
 
 def run(argv: list[str] | None = None) -> None:
   """Runs the trainer with absl flag parsing (``argv`` without the program name; default: sys.argv)."""
   argv = list(sys.argv[1:] if argv is None else argv)
-  if any(arg in HELP_FLAGS for arg in argv[:argv.index('--') if '--' in argv else None]):
+  options = argv[:argv.index('--') if '--' in argv else None]
+  if any(arg in HELPFULL_FLAGS for arg in options):
+    print(help_full_text())
+    raise SystemExit(0)
+  if any(arg in HELP_FLAGS for arg in options):
     print(help_text())
     raise SystemExit(0)
   app.run(main, argv=[sys.argv[0]] + argv, flags_parser=_parse_flags)

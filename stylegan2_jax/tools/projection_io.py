@@ -135,12 +135,21 @@ def _write_result(d: pathlib.Path, i: int, target, result: ProjectionResult, pro
   return record
 
 
+PROJECTED_W_NOISE_MODES = ('const', 'none')  # a projection is reproducible only without random noise
+
+
+def check_projected_w_noise_mode(noise_mode: str) -> str:
+  """``noise_mode`` if ``--projected-w`` can render with it, else one clear ``ValueError`` naming the flag."""
+  if noise_mode not in PROJECTED_W_NOISE_MODES:
+    raise ValueError(f"--projected-w renders with noise mode 'const' or 'none', got {noise_mode!r}")
+  return noise_mode
+
+
 def generate_from_projected_w(net: LoadedNetwork, path: str | pathlib.Path, outdir: str | pathlib.Path,
                               noise_mode: str = 'const') -> list[pathlib.Path]:
   """Renders every w of a ``projected_w.npz`` as ``outdir/proj{idx:02d}.png`` (the official generate.py names),
   with the projected noise maps when the file has them and ``noise_mode`` is 'const'."""
-  if noise_mode not in ('const', 'none'):
-    raise ValueError(f"--projected-w renders with noise mode 'const' or 'none', got {noise_mode!r}")
+  check_projected_w_noise_mode(noise_mode)
   ws, noise = load_projected_w(path, net.module)
   outdir = pathlib.Path(outdir)
   outdir.mkdir(parents=True, exist_ok=True)

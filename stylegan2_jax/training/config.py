@@ -24,11 +24,13 @@ from stylegan2_jax.networks.defaults import ARCHITECTURES, discriminator_config,
 # Network constructor arguments that the data (or ``resolution``) decides, never set in a training config.
 DATA_DERIVED_KEYS = ('img_resolution', 'img_channels', 'c_dim')
 
-# Fields a resumed run may change; every other field must equal the run's saved config.
+# Fields a resumed run may change; every other field must equal the run's saved config. G_lr, D_lr and r1_gamma
+# are here so that a run that diverged can resume with lower ones: the Adam state (count, moments) and the loss
+# state (pl_mean) hold no rate or weight, which the optimizers and losses take from the config at every start.
 RESUMABLE_CHANGES = ('batch_gpu', 'total_kimg', 'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints',
                      'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch', 'device_prefetch',
-                     'background_writes', 'metrics', 'metrics_num_gen',
-                     'metrics_batch', 'inception', 'vgg16', 'lpips')
+                     'background_writes', 'metrics', 'metrics_num_gen', 'metrics_batch', 'inception', 'vgg16',
+                     'lpips', 'G_lr', 'D_lr', 'r1_gamma')
 
 # Fields added after runs were first written, with the value that reproduces what those runs did:
 # a run whose config.json lacks one of them resumes when the config keeps that value.

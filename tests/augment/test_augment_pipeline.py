@@ -9,6 +9,7 @@ import pytest
 
 from stylegan2_jax.augment import (AUGPIPE_SPECS, DEFAULT_AUGPIPE, AugmentSettings, augment,
                                    augment_with_intermediates, draw_augment_inputs, draw_specs, filters, preset)
+from stylegan2_jax.augment import draws as draws_module
 
 run = jax.jit(augment_with_intermediates, static_argnames=('settings', 'shards'))
 
@@ -142,3 +143,25 @@ def test_canvas_size_changes_the_cost_not_the_values(p):
   apply = jax.jit(geometric.apply_geometric, static_argnames=('shards', 'canvas_fractions'))
   largest = apply(images, g_inv, canvas_fractions=(1.0,))[0]
   np.testing.assert_allclose(apply(images, g_inv)[0], largest, rtol=1e-6, atol=1e-6)
+
+
+def test_every_probability_multiplier_draws_from_the_one_table_in_official_order():
+  multipliers = {'xflip', 'rotate90', 'xint', 'scale', 'rotate', 'aniso', 'xfrac', 'brightness', 'contrast',
+                 'lumaflip', 'hue', 'saturation', 'imgfilter', 'noise', 'cutout'}
+  assert {row.setting for row in draws_module.DRAW_TABLE} == multipliers
+  everything = AugmentSettings(**{name: 1.0 for name in multipliers})
+  assert [s.name for s in draw_specs(everything, (2, 3, 32, 32))] == [row.name for row in draws_module.DRAW_TABLE]
+  assert [s.name for s in draw_specs(everything, (2, 3, 32, 32))] == [
+      'xflip_i', 'xflip_gate', 'rotate90_i', 'rotate90_gate', 'xint_t', 'xint_gate', 'scale_s', 'scale_gate',
+      'rotate_pre_theta', 'rotate_pre_gate', 'aniso_s', 'aniso_gate', 'rotate_post_theta', 'rotate_post_gate',
+      'xfrac_t', 'xfrac_gate', 'brightness_b', 'brightness_gate', 'contrast_c', 'contrast_gate', 'lumaflip_i',
+      'lumaflip_gate', 'hue_theta', 'hue_gate', 'saturation_s', 'saturation_gate',
+      *[f'imgfilter_band{b}_{k}' for b in range(4) for k in ('t', 'gate')],
+      'noise_sigma', 'noise_gate', 'noise_n', 'cutout_gate', 'cutout_center']
+  for name in multipliers:
+    alone = AugmentSettings(**{name: 1.0})
+    assert {s.name for s in draw_specs(alone, (2, 3, 32, 32))} == {
+        row.name for row in draws_module.DRAW_TABLE if row.setting == name}
+    gray = {s.name for s in draw_specs(alone, (2, 1, 32, 32))}
+    assert gray == (set() if name in ('hue', 'saturation') else {
+        row.name for row in draws_module.DRAW_TABLE if row.setting == name})

@@ -47,11 +47,21 @@ def ops_form(request):
     yield request.param
 
 
+# The TPU formulation changes only the resampling ops, whose paths differ by architecture (resnet skip
+# convolutions, skip image downsampling) but not by labels, channel count or minibatch std: by default it runs on
+# one case per architecture; every other combination runs with -m slow.
+TPU_CASES = ('fixtures:d_res32_resnet.npz', 'repo:d_res16_skip_small.npz', 'repo:d_res16_orig_cond_small.npz')
+CASES_AND_FORMS = [pytest.param(spec, target, marks=[pytest.mark.slow] if target == 'tpu' and spec not in TPU_CASES
+                                else []) for spec in CASES for target in TARGETS]
+
+
+@pytest.mark.parametrize('case,ops_form', CASES_AND_FORMS, indirect=True)
 def test_logits(case, ops_form):
   data, D, v = case
   assert_close_relative(D.apply(v, data['img'], data['c']), data['logits'], err_msg='logits')
 
 
+@pytest.mark.parametrize('case,ops_form', CASES_AND_FORMS, indirect=True)
 def test_r1_gradients(case, ops_form):
   data, D, v = case
   grads = jax.grad(lambda img: D.apply(v, img, data['c']).sum())(jnp.asarray(data['img']))

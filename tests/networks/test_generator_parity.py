@@ -40,6 +40,20 @@ def ops_form(request):
     yield request.param
 
 
+# The TPU formulation changes only the resampling ops, whose paths differ by architecture (skip images are
+# upsampled, resnet blocks have strided skip convolutions) but not by noise mode, labels or channel count: by
+# default it runs on one case per architecture with stored noise; every other combination runs with -m slow.
+TPU_CASES = ('fixtures:g_res32_skip.npz', 'repo:g_res16_orig_small.npz', 'repo:g_res16_resnet_cond_small.npz')
+
+
+def synthesis_params():
+  for spec in CASES:
+    for noise_mode in ('const', 'none'):
+      for target in TARGETS:
+        exhaustive = target == 'tpu' and (spec not in TPU_CASES or noise_mode != 'const')
+        yield pytest.param(spec, noise_mode, target, marks=[pytest.mark.slow] if exhaustive else [])
+
+
 def test_mapping(case):
   data, G, v = case
   np.testing.assert_allclose(G.apply(v, data['z'], data['c'], method=G.map), data['ws'], **TOL)
@@ -57,7 +71,7 @@ def test_truncation_cutoff(case):
   np.testing.assert_allclose(ws, data['ws_psi07_cutoff4'], **TOL)
 
 
-@pytest.mark.parametrize('noise_mode', ['const', 'none'])
+@pytest.mark.parametrize('case,noise_mode,ops_form', list(synthesis_params()), indirect=['case', 'ops_form'])
 def test_synthesis(case, noise_mode, ops_form):
   data, G, v = case
   img = G.apply(v, data['ws'], noise_mode, method=G.synthesize)

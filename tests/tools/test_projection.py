@@ -11,7 +11,7 @@ import pytest
 from conftest import fixture_path
 
 from stylegan2_jax import cli
-from stylegan2_jax.tools import video
+from stylegan2_jax.tools import projection_io, video
 from stylegan2_jax.tools.projection import ProjectionSettings, lpips_input, noise_regularization
 from stylegan2_jax.tools.projection_io import load_projected_w, load_target, save_projected_w
 
@@ -94,6 +94,22 @@ def test_projected_w_file_round_trip_and_checks(tmp_path):
   G.w_dim = 5
   with pytest.raises(ValueError, match='needs'):
     load_projected_w(tmp_path / 'p.npz', G)
+
+
+def test_projected_w_noise_mode_has_one_validator_used_before_loading(tmp_path, monkeypatch, capsys):
+  checked = []
+  real = projection_io.check_projected_w_noise_mode
+  monkeypatch.setattr(projection_io, 'check_projected_w_noise_mode', lambda mode: checked.append(mode) or real(mode))
+  # the command refuses before it loads anything: neither the network nor the ws file exists
+  argv = ['generate', '--network', str(tmp_path / 'missing.pkl'), '--projected-w', str(tmp_path / 'missing.npz'),
+          '--outdir', str(tmp_path / 'out')]
+  assert cli.main(argv + ['--noise-mode', 'random']) == 2
+  assert "--projected-w renders with noise mode 'const' or 'none', got 'random'" in capsys.readouterr().err
+  assert checked == ['random'] and not (tmp_path / 'out').exists()
+  with pytest.raises(ValueError, match="got 'random'"):
+    projection_io.generate_from_projected_w(None, tmp_path / 'missing.npz', tmp_path / 'out', 'random')
+  assert checked == ['random', 'random']
+  assert [projection_io.check_projected_w_noise_mode(m) for m in ('const', 'none')] == ['const', 'none']
 
 
 def test_project_command(tmp_path, targets):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -23,6 +24,7 @@ from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_f
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.training.build import default_loss_settings
+from stylegan2_jax.training.checkpoints import Checkpointer
 from stylegan2_jax.training.config import validate_config
 from stylegan2_jax.training.loop import ConfigMismatchError, train_and_evaluate
 from stylegan2_jax.training.steps import TrainSteps
@@ -211,8 +213,10 @@ def test_resume_continues_p_and_its_statistics_bit_for_bit(tmp_path):
   state = train_and_evaluate(tiny_config(**ADA_RUN), straight)
   reference = run_params(straight)
   assert float(state.augment_p) != 0.5 and '.augment_p' in reference and '.ada_stats' in reference
-  halves = tmp_path / 'halves'
-  train_and_evaluate(tiny_config(**ADA_RUN, total_kimg=0.032), halves)
+  halves = tmp_path / 'halves'  # the same run stopped before it saved step 8
+  shutil.copytree(straight, halves)
+  shutil.rmtree(halves / 'checkpoints' / '8')
+  assert Checkpointer(halves).all_steps() == [4]
   assert float(jax.device_get(run_params(halves)['.ada_stats'])[1]) > 0  # saved between two adjustments
   train_and_evaluate(tiny_config(**ADA_RUN), halves)
   assert_identical(run_params(halves), reference)
@@ -223,14 +227,15 @@ def test_resume_continues_p_and_its_statistics_bit_for_bit(tmp_path):
   assert b'progress/augment_p' in events and b'progress/rt' in events  # TensorBoard scalars
 
 
-def test_a_run_from_before_augmentation_resumes_without_it(tmp_path):
-  train_and_evaluate(tiny_config(total_kimg=0.032), tmp_path)  # augment='none' (the demo's)
-  config_json = tmp_path / 'config.json'
+def test_a_run_from_before_augmentation_resumes_without_it(tiny_run_halfway, tmp_path):
+  workdir = tmp_path / 'run'
+  shutil.copytree(tiny_run_halfway, workdir)  # 4 steps with augment='none' (the demo's)
+  config_json = workdir / 'config.json'
   saved = json.loads(config_json.read_text())
   for key in ('augment', 'augment_p', 'augpipe', 'ada_target', 'ada_interval', 'ada_kimg', 'max_images'):
     del saved[key]
   config_json.write_text(json.dumps(saved))  # as written before these settings existed
   with pytest.raises(ConfigMismatchError, match="augment: 'none' in the run, 'ada' now"):
-    train_and_evaluate(tiny_config(augment='ada'), tmp_path)
-  state = train_and_evaluate(tiny_config(), tmp_path)
+    train_and_evaluate(tiny_config(augment='ada'), workdir)
+  state = train_and_evaluate(tiny_config(), workdir)
   assert int(state.step) == 8 and state.augment_p is None

@@ -23,12 +23,11 @@ from stylegan2_jax.training.runs import load_run_networks
 from train_helpers import run_params, subprocess_env, tiny_config
 
 
-@pytest.fixture(scope='module')
-def straight(tmp_path_factory):
-  """8 steps in one go, checkpoints at steps 4 and 8: the run every repaired one must reproduce."""
-  workdir = tmp_path_factory.mktemp('straight')
-  train_and_evaluate(tiny_config(), workdir)
-  return workdir, run_params(workdir)
+@pytest.fixture
+def straight(tiny_run):
+  """8 steps in one go, checkpoints at steps 4 and 8: the run every repaired one must reproduce (shared: only
+  copies of it are changed)."""
+  return tiny_run
 
 
 def copy_run(straight, tmp_path):

@@ -7,35 +7,35 @@ That several processes train exactly like one is tested through the local launch
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
 import sys
 import time
 
 from conftest import REPO
+from process_helpers import started_processes
 from train_helpers import local_launcher, subprocess_env
 
 
-def start_two_processes(tmp_path, workdirs, *overrides):
-  """Two trainer processes joined on 127.0.0.1 (one CPU device each) -> (processes, their log files)."""
+@contextlib.contextmanager
+def two_processes(tmp_path, workdirs, *overrides):
+  """Two trainer processes joined on 127.0.0.1 (one CPU device each) -> (processes, their log files).
+
+  On exit both are ended and reaped and their logs closed.
+  """
   port = local_launcher().free_port()
-  procs, logs = [], [tmp_path / f'process{pid}.log' for pid in range(2)]
-  for pid in range(2):
-    cmd = [sys.executable, '-m', 'stylegan2_jax.main', '--config', str(REPO / 'configs' / 'demo.py') + ':tiny',
-           '--workdir', str(workdirs[pid]), '--config.mbstd_shards=2', *overrides,
-           f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2', f'--process_id={pid}']
-    procs.append(subprocess.Popen(cmd, env=subprocess_env(XLA_FLAGS='--xla_force_host_platform_device_count=1'),
-                                  cwd=tmp_path, stdout=open(logs[pid], 'w'), stderr=subprocess.STDOUT))
-  return procs, logs
+  logs = [tmp_path / f'process{pid}.log' for pid in range(2)]
+  commands = [[sys.executable, '-m', 'stylegan2_jax.main', '--config', str(REPO / 'configs' / 'demo.py') + ':tiny',
+               '--workdir', str(workdirs[pid]), '--config.mbstd_shards=2', *overrides,
+               f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2', f'--process_id={pid}']
+              for pid in range(2)]
+  with started_processes(commands, logs, env=subprocess_env(XLA_FLAGS='--xla_force_host_platform_device_count=1'),
+                         cwd=tmp_path) as procs:
+    yield procs, logs
 
 
 def test_a_workdir_the_processes_do_not_share_is_refused(tmp_path):
-  procs, logs = start_two_processes(tmp_path, [tmp_path / 'host0', tmp_path / 'host1'])
-  try:
+  with two_processes(tmp_path, [tmp_path / 'host0', tmp_path / 'host1']) as (procs, logs):
     codes = [proc.wait(timeout=120) for proc in procs]
-  finally:
-    for proc in procs:
-      if proc.poll() is None:
-        proc.kill()
   assert codes == [1, 1]
   for log in logs:
     assert 'processes [1] do not see' in log.read_text() and 'every host shares' in log.read_text()
@@ -43,8 +43,7 @@ def test_a_workdir_the_processes_do_not_share_is_refused(tmp_path):
 
 def test_survivor_exits_with_an_error_when_a_process_dies(tmp_path):
   run = tmp_path / 'run'
-  procs, logs = start_two_processes(tmp_path, [run, run], '--config.total_kimg=10', '--heartbeat_timeout=10')
-  try:
+  with two_processes(tmp_path, [run, run], '--config.total_kimg=10', '--heartbeat_timeout=10') as (procs, logs):
     deadline = time.time() + 300
     while 'new run' not in logs[0].read_text():  # both joined; training starts
       assert time.time() < deadline and procs[0].poll() is None, logs[0].read_text()[-3000:]
@@ -52,10 +51,6 @@ def test_survivor_exits_with_an_error_when_a_process_dies(tmp_path):
     procs[1].kill()
     start = time.time()
     code = procs[0].wait(timeout=120)
-  finally:
-    for proc in procs:
-      if proc.poll() is None:
-        proc.kill()
   assert time.time() - start < 60
   assert code != 0
   assert 'another task died' in logs[0].read_text() or 'unhealthy' in logs[0].read_text()

@@ -25,12 +25,18 @@ from stylegan2_jax.training.steps import TrainSteps
 from train_helpers import run_params, subprocess_env, tiny_config
 
 
-@pytest.fixture(scope='module')
-def straight(tmp_path_factory):
-  """8 steps in one go: the reference every interrupted run must reproduce bit for bit."""
-  workdir = tmp_path_factory.mktemp('straight')
-  train_and_evaluate(tiny_config(), workdir)
-  return workdir, run_params(workdir)
+@pytest.fixture
+def straight(tiny_run):
+  """8 steps in one go: the reference every interrupted run must reproduce bit for bit (shared, read only)."""
+  return tiny_run
+
+
+@pytest.fixture
+def halfway(tiny_run_halfway, tmp_path):
+  """A copy of a run that stopped after 4 steps (its checkpoint saved at the end), to resume."""
+  workdir = tmp_path / 'halfway'
+  shutil.copytree(tiny_run_halfway, workdir)
+  return workdir
 
 
 def assert_identical(params: dict, reference: dict):
@@ -39,29 +45,28 @@ def assert_identical(params: dict, reference: dict):
   assert not differ, f'{len(differ)} arrays differ, e.g. {differ[:3]}'
 
 
-def test_restart_resumes_bit_identical(straight, tmp_path):
+def test_restart_resumes_bit_identical(straight, halfway):
   _, reference = straight
-  train_and_evaluate(tiny_config(total_kimg=0.032), tmp_path)  # 4 steps, then the process "ends"
-  assert Checkpointer(tmp_path).all_steps() == [4]
-  train_and_evaluate(tiny_config(), tmp_path)  # the same command again
-  assert Checkpointer(tmp_path).latest_step() == 8
-  assert_identical(run_params(tmp_path), reference)
-  log = (tmp_path / 'metrics.jsonl').read_text().splitlines()
+  assert Checkpointer(halfway).all_steps() == [4]  # 4 steps, then the process "ended"
+  assert len((halfway / 'metrics.jsonl').read_text().splitlines()) == 2
+  train_and_evaluate(tiny_config(), halfway)  # the same command again
+  assert Checkpointer(halfway).latest_step() == 8
+  assert_identical(run_params(halfway), reference)
+  log = (halfway / 'metrics.jsonl').read_text().splitlines()
   assert len(log) == 4  # one line per tick, none repeated or lost across the restart
 
 
-def test_half_written_checkpoint_is_never_loaded(straight, tmp_path):
+def test_half_written_checkpoint_is_never_loaded(straight, halfway):
   _, reference = straight
-  train_and_evaluate(tiny_config(total_kimg=0.032), tmp_path)
-  ckpts = tmp_path / 'checkpoints'
+  ckpts = halfway / 'checkpoints'
   # What a kill during the save of step 6 leaves behind: Orbax's temporary directory, incomplete.
   partial = ckpts / '6.orbax-checkpoint-tmp-1234567890'
   shutil.copytree(ckpts / '4', partial)
   for f in sorted(p for p in partial.rglob('*') if p.is_file())[:3]:
     f.write_bytes(b'\0garbage')
-  assert Checkpointer(tmp_path).latest_step() == 4
-  train_and_evaluate(tiny_config(), tmp_path)
-  assert_identical(run_params(tmp_path), reference)
+  assert Checkpointer(halfway).latest_step() == 4
+  train_and_evaluate(tiny_config(), halfway)
+  assert_identical(run_params(halfway), reference)
   assert not partial.exists()  # cleaned up on the restart
 
 
@@ -144,3 +149,30 @@ def test_an_error_while_a_checkpoint_is_written_still_completes_it(straight, tmp
   monkeypatch.undo()
   train_and_evaluate(tiny_config(), tmp_path)
   assert_identical(run_params(tmp_path), reference)
+
+
+def test_resume_with_lower_learning_rates_and_r1_gamma_uses_them(straight, halfway, monkeypatch):
+  """The NaN advice: resume with lower G_lr, D_lr and r1_gamma; the resumed steps train with the new values."""
+  _, reference = straight
+  workdir, halfway = halfway, run_params(halfway)  # 4 steps, the straight run's first half
+  built = []
+  init = TrainSteps.__init__
+
+  def recording(self, G, D, G_opt, D_opt, settings, *args, **kwargs):
+    built.append(settings)
+    init(self, G, D, G_opt, D_opt, settings, *args, **kwargs)
+
+  monkeypatch.setattr(TrainSteps, '__init__', recording)
+  config = tiny_config()
+  train_and_evaluate(tiny_config(G_lr=config.G_lr * 1e-10, D_lr=config.D_lr * 1e-10, r1_gamma=config.r1_gamma / 4),
+                     workdir)
+  assert Checkpointer(workdir).latest_step() == 8
+  assert [s.r1_gamma for s in built] == [config.r1_gamma / 4]
+  resumed = run_params(workdir)
+  networks = [k for k in reference if k.startswith(('.G[', '.D[')) and "['params']" in k]
+  assert networks
+  # At the run's own rates the 4 steps move the networks by ~lr; at 1e-10 of them by < 1e-9 (Adam's steps are
+  # at most ~10 lr), so the rates of the resumed steps are the new ones, not any baked into the saved state.
+  assert max(np.abs(reference[k] - halfway[k]).max() for k in networks) > 1e-4
+  for k in networks:
+    np.testing.assert_allclose(resumed[k], halfway[k], rtol=0, atol=1e-9, err_msg=k)

@@ -27,11 +27,10 @@ from conftest import REPO
 from train_helpers import run_params, subprocess_env, tiny_config
 
 
-@pytest.fixture(scope='module')
-def finished_run(tmp_path_factory):
-  workdir = tmp_path_factory.mktemp('run')
-  train_and_evaluate(tiny_config(), workdir)
-  return workdir
+@pytest.fixture
+def finished_run(tiny_run):
+  """The tiny config trained for 8 steps (shared by the training tests: read only)."""
+  return tiny_run[0]
 
 
 def test_run_writes_logs_images_and_checkpoints(finished_run):
@@ -152,8 +151,8 @@ def test_unknown_dataset_is_named(tmp_path):
 
 
 def test_workdir_of_another_config_is_refused(finished_run):
-  with pytest.raises(ConfigMismatchError, match='r1_gamma'):
-    train_and_evaluate(tiny_config(r1_gamma=5.0), finished_run)
+  with pytest.raises(ConfigMismatchError, match="style_mixing_prob: 0.9 in the run, 0.5 now"):
+    train_and_evaluate(tiny_config(style_mixing_prob=0.5), finished_run)
 
 
 def test_cli_reports_bad_input_without_traceback(tmp_path):

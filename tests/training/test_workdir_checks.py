@@ -83,11 +83,12 @@ def test_total_kimg_shorter_than_one_step_on_the_command_line(tmp_path):
   assert not (tmp_path / 'run').exists()
 
 
-def test_resuming_a_finished_run_with_a_shorter_total_just_finishes(tmp_path, capsys):
-  train_and_evaluate(tiny_config(total_kimg=0.032), tmp_path)  # 4 steps
+def test_resuming_a_finished_run_with_a_shorter_total_just_finishes(tiny_run_halfway, tmp_path, capsys):
+  workdir = tmp_path / 'run'
+  shutil.copytree(tiny_run_halfway, workdir)  # 4 steps (total_kimg=0.032)
   capsys.readouterr()
-  train_and_evaluate(tiny_config(total_kimg=0.016), tmp_path)  # already past 2 steps: nothing to do
+  train_and_evaluate(tiny_config(total_kimg=0.016), workdir)  # already past 2 steps: nothing to do
   out = capsys.readouterr().out
   assert 'resuming from the checkpoint at step 4' in out
   assert 'reached --config.total_kimg=0.016' in out
-  assert Checkpointer(tmp_path).all_steps() == [4]
+  assert Checkpointer(workdir).all_steps() == [4]
