@@ -137,9 +137,10 @@ def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'n
     phase_cpu_s[phase] = (time.process_time() - c0) / iters
     compile_s[phase] -= phase_s[phase]
   sec_per_iter = amortized(phase_s, config)
-  pipe = {} if augment == 'none' else augment_pipe_cost(augment, batch, res, iters, augment_p, config.D_reg_interval)
+  # the pipe's own figures (with its augpipe and augment_p) when D's images are augmented
+  pipe = dict(augment_p=None) if augment == 'none' else augment_pipe_cost(augment, batch, res, iters, augment_p,
+                                                                         config.D_reg_interval)
   return dict(setting=name, resolution=res, batch=batch, batch_gpu=batch_gpu, augment=augment,
-              augment_p=augment_p if augment != 'none' else None,
               channel_base=SETTINGS[name]['channel_base'], channel_max=SETTINGS[name]['channel_max'],
               r1_gamma=config.r1_gamma, iters_per_phase=iters, sec_per_iter=round(sec_per_iter, 3),
               img_per_s=round(batch / sec_per_iter, 3), sec_per_kimg=round(sec_per_iter * 1000 / batch, 1),
