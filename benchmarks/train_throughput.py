@@ -3,6 +3,7 @@
     python -m benchmarks.train_throughput                      # res64 and res256
     python -m benchmarks.train_throughput --settings res64 --iters 3
     python -m benchmarks.train_throughput --settings res64 --augment bgc   # D sees ADA-augmented images
+    python -m benchmarks.train_throughput --settings res64 --remat         # every block of G and D rematerialized
 
 A training iteration is the official loop's: Gmain and Dmain every step, Greg
 every ``G_reg_interval`` (4) and Dreg every ``D_reg_interval`` (16) steps. Each
@@ -15,7 +16,8 @@ batch of the official paper256 speed measurement (one V100's share); ``demo`` is
 networks at 32x32 (``benchmarks/scaling.py`` uses it on CPU). Float32, random
 weights. ``--augment PIPE`` augments every image D sees with that ``--augpipe``
 preset at a fixed ``--augment-p`` (the cost does not depend on p: every draw and
-stage runs for every image). Besides wall-clock seconds (``phase_s``), each phase
+stage runs for every image). ``--remat`` rematerializes every block of G and D
+(the training config's ``remat``): the compute it adds. Besides wall-clock seconds (``phase_s``), each phase
 reports the process's CPU seconds per call (``phase_cpu_s``, all threads), which
 other jobs on a shared host disturb much less: compare settings on those there.
 With ``--augment``, the pipe is also timed alone at the iteration's shapes
@@ -112,10 +114,11 @@ def augment_pipe_cost(pipe: str, batch: int, resolution: int, iters: int, p: flo
 
 
 def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'none',
-        augment_p: float = 0.6) -> dict:
+        augment_p: float = 0.6, remat: bool = False) -> dict:
   """Compiles and times each phase of one setting (D's images augmented with the ``augment`` preset)."""
   config = benchmark_config(name, batch)
   config.batch_gpu = batch_gpu
+  config.remat = remat
   if augment != 'none':
     config.augment, config.augpipe, config.augment_p = 'fixed', augment, augment_p
   mesh = data_mesh()
@@ -140,7 +143,7 @@ def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'n
   # the pipe's own figures (with its augpipe and augment_p) when D's images are augmented
   pipe = dict(augment_p=None) if augment == 'none' else augment_pipe_cost(augment, batch, res, iters, augment_p,
                                                                          config.D_reg_interval)
-  return dict(setting=name, resolution=res, batch=batch, batch_gpu=batch_gpu, augment=augment,
+  return dict(setting=name, resolution=res, batch=batch, batch_gpu=batch_gpu, augment=augment, remat=remat,
               channel_base=SETTINGS[name]['channel_base'], channel_max=SETTINGS[name]['channel_max'],
               r1_gamma=config.r1_gamma, iters_per_phase=iters, sec_per_iter=round(sec_per_iter, 3),
               img_per_s=round(batch / sec_per_iter, 3), sec_per_kimg=round(sec_per_iter * 1000 / batch, 1),
@@ -162,6 +165,7 @@ def main() -> None:
   parser.add_argument('--augment-p', type=float, default=0.6, help='the (fixed) augmentation probability')
   parser.add_argument('--pipe-only', action='store_true',
                       help="with --augment: time only the pipe at each setting's iteration shapes, not the phases")
+  parser.add_argument('--remat', action='store_true', help='rematerialize every block of G and D (config remat)')
   args = parser.parse_args()
   for name in args.settings.split(','):
     name = name.strip()
@@ -174,7 +178,8 @@ def main() -> None:
       print(json.dumps(dict(setting=name, batch=batch, **augment_pipe_cost(
           args.augment, batch, SETTINGS[name]['resolution'], args.iters, args.augment_p))), flush=True)
       continue
-    print(json.dumps(run(name, batch, args.iters, args.batch_gpu, args.augment, args.augment_p)), flush=True)
+    print(json.dumps(run(name, batch, args.iters, args.batch_gpu, args.augment, args.augment_p, args.remat)),
+          flush=True)
 
 
 if __name__ == '__main__':

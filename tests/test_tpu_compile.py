@@ -19,6 +19,15 @@ def test_settings_are_the_presets_at_their_images_per_device():
   assert set(CHIPS) >= {'v5e', 'v6e', 'v5p', 'v4'}
 
 
+def test_remat_setting_builds_rematerialized_networks():
+  from stylegan2_jax.training.build import build_networks
+  assert not setting_config('f1024', 'fp32', devices=8).remat
+  config = setting_config('f1024', 'fp32', devices=8, remat=True)
+  validate_config(config, num_devices=8)
+  G, D = build_networks(config, 3)
+  assert G.remat and D.remat
+
+
 def test_top_ops_ranks_instructions_by_operand_and_result_bytes():
   def fn(x, w):
     return jnp.tanh(x @ w).sum(axis=0) + jnp.sin(x).sum(axis=0)[: w.shape[1]]

@@ -33,6 +33,10 @@ D_EPILOGUE_KEYS = ('mbstd_group_size', 'mbstd_num_channels', 'activation')
 G_TOP_KEYS = ('z_dim', 'c_dim', 'w_dim', 'img_resolution', 'img_channels', 'mapping_kwargs', 'synthesis_kwargs')
 
 
+# Module fields that choose how, not what, a network computes (not official constructor arguments):
+# never written into networks.json or exports, so a network reads back the same whatever they were.
+COMPUTE_OPTIONS = ('remat',)
+
 MAX_KWARGS_VALUES = 10_000  # values in one network's constructor kwargs (official ones hold about 40)
 MAX_KWARGS_DEPTH = 16       # their nesting (official ones nest 2 deep)
 
@@ -168,7 +172,7 @@ def discriminator_from_kwargs(kwargs: Mapping[str, Any], **overrides) -> Discrim
 
 
 def module_kwargs(module) -> dict[str, Any]:
-  """The constructor arguments of a G or D as plain JSON-able data (official names)."""
+  """The constructor arguments of a G or D as plain JSON-able data (official names; no :data:`COMPUTE_OPTIONS`)."""
   def plain(value):
     if isinstance(value, (dict, FrozenDict)):
       return {k: plain(v) for k, v in value.items()}
@@ -176,7 +180,7 @@ def module_kwargs(module) -> dict[str, Any]:
       return [plain(v) for v in value]
     return value
   return {f.name: plain(getattr(module, f.name)) for f in dataclasses.fields(module)
-          if f.name not in ('parent', 'name')}
+          if f.name not in ('parent', 'name') + COMPUTE_OPTIONS}
 
 
 def init_generator(G: Generator, key: jax.Array, batch_size: int = 1) -> dict:

@@ -53,6 +53,10 @@ class DiscriminatorBlock(nn.Module):
     return x, img
 
 
+# The block with its activations recomputed in the backward pass instead of stored (``remat=True``).
+RematDiscriminatorBlock = nn.remat(DiscriminatorBlock)
+
+
 class DiscriminatorEpilogue(nn.Module):
   """4x4 head: [FromRGB], minibatch stddev, conv, dense, output (projection onto cmap if conditional)."""
   in_channels: int
@@ -105,6 +109,7 @@ class Discriminator(nn.Module):
   mapping_kwargs: FrozenDict = FrozenDict()   # for the label embedding network
   epilogue_kwargs: FrozenDict = FrozenDict()  # mbstd_group_size, mbstd_num_channels, activation
   fp16_dtype: str = 'float16'        # reduced precision of the num_fp16_res highest resolutions
+  remat: bool = False                # not an official argument: rematerialize each block (memory for compute)
 
   def block_specs(self) -> list[dict]:
     """Per block: resolution, in/tmp/out channels and compute dtype, from the highest resolution down."""
@@ -157,8 +162,9 @@ class Discriminator(nn.Module):
 
     x = None
     img = jnp.transpose(img, (0, 2, 3, 1))
+    block_class = RematDiscriminatorBlock if self.remat else DiscriminatorBlock
     for spec in specs:
-      x, img = DiscriminatorBlock(name=f'b{spec["resolution"]}', **spec, **block_kwargs, **common)(x, img)
+      x, img = block_class(name=f'b{spec["resolution"]}', **spec, **block_kwargs, **common)(x, img)
     cmap = None
     if self.c_dim > 0:
       cmap = MappingNetwork(z_dim=0, c_dim=self.c_dim, w_dim=cmap_dim, num_ws=None, w_avg_beta=None,

@@ -171,6 +171,11 @@ class SynthesisBlock(nn.Module):
     return x, img
 
 
+# The block with its activations recomputed in the backward pass instead of stored (``remat=True``);
+# ``noise_mode`` (argument 4, counting self) is a string, so static.
+RematSynthesisBlock = nn.remat(SynthesisBlock, static_argnums=(4,))
+
+
 class SynthesisNetwork(nn.Module):
   """Synthesizes NCHW images from ws [N, num_ws, w_dim]; blocks ``b4`` ... ``b{img_resolution}``."""
   w_dim: int
@@ -187,6 +192,7 @@ class SynthesisNetwork(nn.Module):
   use_noise: bool = True
   activation: str = 'lrelu'
   fp16_channels_last: bool = False  # accepted for compatibility with official kwargs; layout is XLA's business
+  remat: bool = False              # recompute each block's activations in the backward pass (less memory, same math)
 
   def block_specs(self) -> list[dict]:
     """Per block: resolution, in/out channels, is_last, compute dtype, ws used."""
@@ -225,8 +231,9 @@ class SynthesisNetwork(nn.Module):
         raise ValueError(f'unknown noise layers {sorted(unknown)}; expected names like {self.noise_layer_names()[:3]}')
     x = img = None
     w_idx = 0
+    block_class = RematSynthesisBlock if self.remat else SynthesisBlock
     for spec in self.block_specs():
-      block = SynthesisBlock(w_dim=self.w_dim, img_channels=self.img_channels, architecture=self.architecture,
+      block = block_class(w_dim=self.w_dim, img_channels=self.img_channels, architecture=self.architecture,
                              resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
                              kernel_size=self.kernel_size, use_noise=self.use_noise,
                              activation=self.activation, name=f'b{spec["resolution"]}', **spec)
@@ -249,10 +256,11 @@ class Generator(nn.Module):
   img_channels: int
   mapping_kwargs: FrozenDict = FrozenDict()
   synthesis_kwargs: FrozenDict = FrozenDict()
+  remat: bool = False              # not an official argument: rematerialize each synthesis block (memory for compute)
 
   def setup(self):
     self.synthesis = SynthesisNetwork(w_dim=self.w_dim, img_resolution=self.img_resolution,
-                                      img_channels=self.img_channels, **self.synthesis_kwargs)
+                                      img_channels=self.img_channels, remat=self.remat, **self.synthesis_kwargs)
     self.mapping = MappingNetwork(z_dim=self.z_dim, c_dim=self.c_dim, w_dim=self.w_dim,
                                   num_ws=self.num_ws, **self.mapping_kwargs)
 

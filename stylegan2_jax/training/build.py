@@ -15,10 +15,11 @@ from stylegan2_jax.training.config import accumulation_rounds, training_config
 
 
 def build_networks(config: ml_collections.ConfigDict, img_channels: int, c_dim: int = 0):
-  """(G, D) for the config at the dataset's resolution, channel count and label count."""
+  """(G, D) for the config at the dataset's resolution, channel count and label count (blocks remat'ed per ``remat``)."""
   common = dict(img_resolution=config.resolution, img_channels=img_channels, c_dim=c_dim)
-  return (generator_from_kwargs({**config.G.to_dict(), **common}),
-          discriminator_from_kwargs({**config.D.to_dict(), **common}))
+  remat = bool(config.get('remat', False))
+  return (generator_from_kwargs({**config.G.to_dict(), **common}).clone(remat=remat),
+          discriminator_from_kwargs({**config.D.to_dict(), **common}).clone(remat=remat))
 
 
 def build_optimizers(config: ml_collections.ConfigDict):

@@ -30,12 +30,12 @@ DATA_DERIVED_KEYS = ('img_resolution', 'img_channels', 'c_dim')
 RESUMABLE_CHANGES = ('batch_gpu', 'total_kimg', 'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints',
                      'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch', 'device_prefetch',
                      'background_writes', 'metrics', 'metrics_num_gen', 'metrics_batch', 'inception', 'vgg16',
-                     'lpips', 'G_lr', 'D_lr', 'r1_gamma')
+                     'lpips', 'G_lr', 'D_lr', 'r1_gamma', 'remat')
 
 # Fields added after runs were first written, with the value that reproduces what those runs did:
 # a run whose config.json lacks one of them resumes when the config keeps that value.
 ADDED_FIELDS = dict(max_images=0, augment='none', augment_p=0.0, augpipe='bgc', ada_target=0.6, ada_interval=4,
-                    ada_kimg=500.0)
+                    ada_kimg=500.0, remat=False)
 AUGMENT_MODES = ('ada', 'fixed', 'none')
 
 
@@ -85,6 +85,8 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       ada_interval=4,            # ADA adjusts p every this many iterations
       ada_kimg=500.0,            # ADA: p can go from 0 to 1 in this many kimg
       mbstd_shards=0,            # minibatch-stddev groups stay inside this many batch slices; 0 = one per device
+      remat=False,               # rematerialize each block of G's synthesis and of D: recompute its activations in
+                                 # the backward passes instead of storing them (less memory, more compute, same math)
       kimg_per_tick=4.0,         # progress is logged every tick
       image_kimg=50.0,           # a sample grid of G_ema is written every this many kimg (and at the end)
       checkpoint_kimg=50.0,      # a checkpoint is written every this many kimg (and at the end, and on SIGTERM)
@@ -169,6 +171,7 @@ def _validate_values(config: ml_collections.ConfigDict) -> None:
   for key in ('G_reg_interval', 'D_reg_interval'):
     require(key, lambda v: v is None or v >= 1, 'None (regularize in every step) or an interval >= 1')
   require('ema_rampup', lambda v: v is None or v > 0, 'None or positive')
+  require('remat', lambda v: type(v) is bool, 'True or False')
   for key in ('G.synthesis_kwargs.fp16_dtype', 'D.fp16_dtype'):
     require(key, lambda v: v in ('float16', 'bfloat16'), "'float16' or 'bfloat16'")
 
