@@ -58,8 +58,8 @@ from configs.presets import ADA_SPECS, apply_spec, config_f, set_precision
 from stylegan2_jax.ops.target import TARGETS, use_target
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.augment import AUGPIPE_SPECS
-from stylegan2_jax.training import augmentation, state as train_state
-from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
+from stylegan2_jax.training.augmentation import use_fixed_augment
+from stylegan2_jax.training.build import build_training
 from stylegan2_jax.training.config import training_config
 from stylegan2_jax.training.steps import PHASES, TrainSteps
 
@@ -93,21 +93,16 @@ def setting_config(setting: str, precision: str, devices: int, batch_gpu: int = 
   config.remat = remat
   config.augment = 'none'
   if augment != 'none':
-    config.augment, config.augpipe, config.augment_p = 'fixed', augment, 0.6
+    use_fixed_augment(config, augment, 0.6)
   return set_precision(config, precision)
 
 
 def phase_setup(config, mesh):
   """The trainer's phase steps for ``config`` on ``mesh`` and abstract arguments -> (steps, state, real)."""
-  G, D = build_networks(config, 3)
-  G_opt, D_opt = build_optimizers(config)
-  augment = augmentation.training_augment(config, 3)
-  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh, augment)
-  state = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(mesh),
-                                           augment_fields=augmentation.state_fields(augment))
+  training = build_training(config, mesh, 3)
   res = config.resolution
   real = jax.ShapeDtypeStruct((config.batch_size, 3, res, res), jnp.uint8, sharding=batch_sharding(mesh))
-  return steps, state, real
+  return training.steps, training.abstract_state(replicated(mesh)), real
 
 
 def topology_devices(name: str):

@@ -37,11 +37,11 @@ import numpy as np
 
 from benchmarks.generator_throughput import peak_memory_bytes
 from stylegan2_jax.augment import augment, draw_augment_inputs, preset
-from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
+from stylegan2_jax.training.augmentation import use_fixed_augment
+from stylegan2_jax.training.build import build_training
 from stylegan2_jax.training.config import training_config
-from stylegan2_jax.training.steps import PHASES, TrainSteps
+from stylegan2_jax.training.steps import PHASES
 
 PAPER256 = dict(channel_base=16384, channel_max=512, z_dim=512, mapping_layers=8)
 SETTINGS = {'res64': dict(resolution=64, r1_gamma=0.0256, **PAPER256),
@@ -67,14 +67,9 @@ def benchmark_config(name: str, batch: int):
 
 def training_setup(config, img_channels: int, mesh, seed: int = 0):
   """The phase steps of a config on ``mesh`` and a fresh state from ``seed`` -> (TrainSteps, TrainState)."""
-  G, D = build_networks(config, img_channels)
-  G_opt, D_opt = build_optimizers(config)
-  augment = augmentation.training_augment(config, img_channels)
-  fields = augmentation.state_fields(augment)
-  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh, augment)
-  state = jax.jit(lambda k: train_state.create_train_state(G, D, G_opt, D_opt, k, augment_fields=fields),
-                  out_shardings=replicated(mesh))(jax.random.PRNGKey(seed))
-  return steps, state
+  training = build_training(config, mesh, img_channels)
+  state = jax.jit(training.create_state, out_shardings=replicated(mesh))(jax.random.PRNGKey(seed))
+  return training.steps, state
 
 
 def amortized(phase_seconds: dict, config) -> float:
@@ -120,7 +115,7 @@ def run(name: str, batch: int, iters: int, batch_gpu: int = 0, augment: str = 'n
   config.batch_gpu = batch_gpu
   config.remat = remat
   if augment != 'none':
-    config.augment, config.augpipe, config.augment_p = 'fixed', augment, augment_p
+    use_fixed_augment(config, augment, augment_p)
   mesh = data_mesh()
   steps, state = training_setup(config, 3, mesh)
   res = config.resolution
@@ -175,8 +170,9 @@ def main() -> None:
     if args.pipe_only:
       if args.augment == 'none':
         parser.error('--pipe-only needs --augment PIPE')
+      config = benchmark_config(name, batch)
       print(json.dumps(dict(setting=name, batch=batch, **augment_pipe_cost(
-          args.augment, batch, SETTINGS[name]['resolution'], args.iters, args.augment_p))), flush=True)
+          args.augment, batch, config.resolution, args.iters, args.augment_p, config.D_reg_interval))), flush=True)
       continue
     print(json.dumps(run(name, batch, args.iters, args.batch_gpu, args.augment, args.augment_p, args.remat)),
           flush=True)

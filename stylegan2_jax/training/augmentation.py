@@ -67,6 +67,12 @@ def training_augment(config: ml_collections.ConfigDict, img_channels: int) -> Tr
                          ada_kimg=float(_setting(config, 'ada_kimg')))
 
 
+def use_fixed_augment(config: ml_collections.ConfigDict, pipe: str, p: float) -> ml_collections.ConfigDict:
+  """Sets ``config`` to augment every image D sees with the ``pipe`` preset at a fixed ``p`` (as benchmarks do)."""
+  config.augment, config.augpipe, config.augment_p = 'fixed', pipe, float(p)
+  return config
+
+
 def state_fields(augment: TrainingAugment | None) -> dict:
   """The augmentation fields of a fresh :class:`~stylegan2_jax.training.state.TrainState` (empty without)."""
   if augment is None:

@@ -1,4 +1,5 @@
-"""What a training config builds: the networks (at the data's resolution, channels and labels), optimizers, loss settings."""
+"""What a training config builds: the networks (at the data's resolution, channels and labels), optimizers, loss
+settings, and all of them with the augmentation and the jitted phase steps (:func:`build_training`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import optax
 
 from stylegan2_jax.losses import LossSettings
 from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs
-from stylegan2_jax.training import state as train_state
+from stylegan2_jax.networks.discriminator import Discriminator
+from stylegan2_jax.networks.generator import Generator
+from stylegan2_jax.training import augmentation, state as train_state
+from stylegan2_jax.training.steps import TrainSteps
 from stylegan2_jax.training.config import accumulation_rounds, training_config
 
 
@@ -62,3 +66,33 @@ def default_loss_settings(batch_size: int, num_devices: int = 1, **overrides) ->
   config = training_config()
   config.batch_size = batch_size
   return dataclasses.replace(loss_settings(config, num_devices), **overrides)
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+  """What the trainer builds from a config before it has a state: networks, optimizers, augmentation, phase steps."""
+  G: Generator
+  D: Discriminator
+  G_opt: optax.GradientTransformation
+  D_opt: optax.GradientTransformation
+  augment: augmentation.TrainingAugment | None
+  steps: TrainSteps
+
+  def create_state(self, key: jax.Array, init=None) -> train_state.TrainState:
+    """A new state from ``key`` (``init``: optional initial G, D and G_ema variables); jit it with the shardings."""
+    return train_state.create_train_state(self.G, self.D, self.G_opt, self.D_opt, key, *(init or ()),
+                                          augment_fields=augmentation.state_fields(self.augment))
+
+  def abstract_state(self, sharding) -> train_state.TrainState:
+    """The state's shapes, dtypes and ``sharding`` without computing it (to restore or to compile into)."""
+    return train_state.abstract_train_state(self.G, self.D, self.G_opt, self.D_opt, sharding,
+                                            augmentation.state_fields(self.augment))
+
+
+def build_training(config: ml_collections.ConfigDict, mesh, img_channels: int, c_dim: int = 0) -> Training:
+  """The trainer's networks, optimizers, augmentation and jitted phase steps for ``config`` on ``mesh``."""
+  G, D = build_networks(config, img_channels, c_dim)
+  G_opt, D_opt = build_optimizers(config)
+  augment = augmentation.training_augment(config, img_channels)
+  steps = TrainSteps(G, D, G_opt, D_opt, loss_settings(config, mesh.size), mesh, augment)
+  return Training(G, D, G_opt, D_opt, augment, steps)

@@ -32,14 +32,13 @@ from stylegan2_jax.data.datasets import load_dataset
 from stylegan2_jax.data.sources import random_subset
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.training import augmentation, state as train_state
-from stylegan2_jax.training.build import build_networks, build_optimizers, loss_settings
+from stylegan2_jax.training.build import build_training
 from stylegan2_jax.training.checkpoints import Checkpointer, non_finite_fields
 from stylegan2_jax.training.device_feed import DeviceBatches
 from stylegan2_jax.training.config import ADDED_FIELDS, DATA_DERIVED_KEYS, RESUMABLE_CHANGES, validate_config
 from stylegan2_jax.training.io import RunLogger, check_writable_workdir, init_weights, sample_grid_fn
 from stylegan2_jax.training.metrics import TrainingMetrics, write_best
 from stylegan2_jax.training.runs import write_networks_json
-from stylegan2_jax.training.steps import TrainSteps
 
 class TrainingDivergedError(RuntimeError):
   """A loss became NaN or Inf; the last good checkpoint is kept."""
@@ -118,26 +117,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     raise ValueError('--config.init_from needs a network_loader (e.g. stylegan2_jax.loading.load_networks)')
   source = random_subset(load_dataset(config.dataset, config.resolution, config.data_dir), config.max_images,
                          config.seed)
-  augment = augmentation.training_augment(config, source.channels)
-  augment_fields = augmentation.state_fields(augment)
   batches = Batches(source, config.batch_size, config.seed, config.xflip, config.conditional,
                     jax.process_index(), jax.process_count(), config.data_threads, config.data_prefetch)
   check_workdir_config(workdir, config)
   if jax.process_count() > 1:
     check_shared_workdir(workdir)
-  G, D = build_networks(config, source.channels, batches.num_classes)
+  training = build_training(config, mesh, source.channels, batches.num_classes)
+  G, D, steps = training.G, training.D, training.steps
   if jax.process_index() == 0:
     write_networks_json(workdir, G, D)
-  G_opt, D_opt = build_optimizers(config)
-  settings = loss_settings(config, mesh.size)
-  steps = TrainSteps(G, D, G_opt, D_opt, settings, mesh, augment)
   checkpointer = Checkpointer(workdir, config.keep_checkpoints, background=config.background_writes)
   logger = RunLogger(workdir, enabled=jax.process_index() == 0, background_images=config.background_writes)
 
-  def create(key, init=None):
-    return train_state.create_train_state(G, D, G_opt, D_opt, key, *(init or ()), augment_fields=augment_fields)
-
-  abstract = train_state.abstract_train_state(G, D, G_opt, D_opt, replicated(mesh), augment_fields)
+  abstract = training.abstract_state(replicated(mesh))
   meta = dict(tick=0, image_nimg=0, checkpoint_nimg=0)
   def restore(step):
     state, meta = checkpointer.restore(step, abstract)
@@ -154,7 +146,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
       logger.info(f'the run has reached --config.total_kimg={config.total_kimg}: nothing to train')
   else:
     init = init_weights(config.init_from, G, D, logger, network_loader) if config.init_from else None
-    state = jax.jit(create, out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed), init)
+    state = jax.jit(training.create_state, out_shardings=replicated(mesh))(jax.random.PRNGKey(config.seed), init)
     logger.info(f'new run in {workdir}: G {_count(state.G["params"])} and D {_count(state.D["params"])} '
                 f'parameters, {len(source)} images ({source.description}), {mesh.size} devices, '
                 f'{jax.process_count()} processes')
