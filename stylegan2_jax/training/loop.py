@@ -30,6 +30,7 @@ import numpy as np
 from stylegan2_jax.data.batches import Batches
 from stylegan2_jax.data.datasets import load_dataset
 from stylegan2_jax.data.sources import random_subset
+from stylegan2_jax.files import write_text_atomically
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.training.build import build_training
@@ -50,15 +51,21 @@ class ConfigMismatchError(ValueError):
 
 ##### the workdir #################################################################################
 
-def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> None:
-  """Saves the config on the first start; on a restart refuses a different config."""
+def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDict) -> dict:
+  """Saves the config on the first start; on a restart refuses a different config.
+
+  A restart may change the settings in ``RESUMABLE_CHANGES`` (e.g. lower rates
+  after a NaN): ``config.json`` then holds the new values, so that it always says
+  how the run trains now. Returns ``{key: (the run's value, the new value)}`` for
+  those changes.
+  """
   path = workdir / 'config.json'
   current = json.loads(config.to_json())
   if not path.exists():
     if jax.process_index() == 0:
       workdir.mkdir(parents=True, exist_ok=True)
-      path.write_text(json.dumps(current, indent=2, sort_keys=True))
-    return
+      write_text_atomically(path, json.dumps(current, indent=2, sort_keys=True))
+    return {}
   saved = json.loads(path.read_text())
   for net in ('G', 'D'):  # runs written before these became data-derived recorded them in the config
     for key in DATA_DERIVED_KEYS:
@@ -71,6 +78,10 @@ def check_workdir_config(workdir: pathlib.Path, config: ml_collections.ConfigDic
     details = '; '.join(f'{k}: {saved.get(k)!r} in the run, {current.get(k)!r} now' for k in differ)
     raise ConfigMismatchError(f'{workdir} holds a run of a different config ({details}); use a new --workdir '
                               'or the run\'s own settings')
+  changed = {k: (saved.get(k), current.get(k)) for k in keys if saved.get(k) != current.get(k)}
+  if changed and jax.process_index() == 0:  # atomically: other processes may be reading it
+    write_text_atomically(path, json.dumps(current, indent=2, sort_keys=True))
+  return changed
 
 
 def wait_for_all_processes(name: str, timeout_s: int = 1800) -> None:
@@ -119,7 +130,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
                          config.seed)
   batches = Batches(source, config.batch_size, config.seed, config.xflip, config.conditional,
                     jax.process_index(), jax.process_count(), config.data_threads, config.data_prefetch)
-  check_workdir_config(workdir, config)
+  changed = check_workdir_config(workdir, config)
   if jax.process_count() > 1:
     check_shared_workdir(workdir)
   training = build_training(config, mesh, source.channels, batches.num_classes)
@@ -128,6 +139,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     write_networks_json(workdir, G, D)
   checkpointer = Checkpointer(workdir, config.keep_checkpoints, background=config.background_writes)
   logger = RunLogger(workdir, enabled=jax.process_index() == 0, background_images=config.background_writes)
+  if changed:
+    logger.info('settings changed since the run was last started (config.json now has the new ones): '
+                + ', '.join(f'{k} {old!r} -> {new!r}' for k, (old, new) in changed.items()))
 
   abstract = training.abstract_state(replicated(mesh))
   meta = dict(tick=0, image_nimg=0, checkpoint_nimg=0)

@@ -49,8 +49,8 @@ def test_survivor_exits_with_an_error_when_a_process_dies(tmp_path):
       assert time.time() < deadline and procs[0].poll() is None, logs[0].read_text()[-3000:]
       time.sleep(0.5)
     procs[1].kill()
-    start = time.time()
-    code = procs[0].wait(timeout=120)
-  assert time.time() - start < 60
+    # Without the heartbeat the survivor would block in its next collective forever; with it, it exits (the
+    # generous bound only keeps a hang from stalling the suite: how fast it exits is not what is tested).
+    code = procs[0].wait(timeout=600)
   assert code != 0
   assert 'another task died' in logs[0].read_text() or 'unhealthy' in logs[0].read_text()

@@ -7,6 +7,7 @@ prefetched to the devices (``device_prefetch``), as in every run by default.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -151,7 +152,7 @@ def test_an_error_while_a_checkpoint_is_written_still_completes_it(straight, tmp
   assert_identical(run_params(tmp_path), reference)
 
 
-def test_resume_with_lower_learning_rates_and_r1_gamma_uses_them(straight, halfway, monkeypatch):
+def test_resume_with_lower_learning_rates_and_r1_gamma_uses_them(straight, halfway, monkeypatch, capsys):
   """The NaN advice: resume with lower G_lr, D_lr and r1_gamma; the resumed steps train with the new values."""
   _, reference = straight
   workdir, halfway = halfway, run_params(halfway)  # 4 steps, the straight run's first half
@@ -168,6 +169,10 @@ def test_resume_with_lower_learning_rates_and_r1_gamma_uses_them(straight, halfw
                      workdir)
   assert Checkpointer(workdir).latest_step() == 8
   assert [s.r1_gamma for s in built] == [config.r1_gamma / 4]
+  saved = json.loads((workdir / 'config.json').read_text())  # says how the run trains now
+  assert (saved['G_lr'], saved['D_lr'], saved['r1_gamma']) == (config.G_lr * 1e-10, config.D_lr * 1e-10,
+                                                                config.r1_gamma / 4)
+  assert 'settings changed since the run was last started' in capsys.readouterr().out
   resumed = run_params(workdir)
   networks = [k for k in reference if k.startswith(('.G[', '.D[')) and "['params']" in k]
   assert networks
