@@ -60,7 +60,7 @@ from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.augment import AUGPIPE_SPECS
 from stylegan2_jax.training.augmentation import use_fixed_augment
 from stylegan2_jax.training.build import build_training
-from stylegan2_jax.training.config import training_config
+from stylegan2_jax.training.config import training_config, validate_config
 from stylegan2_jax.training.steps import PHASES, TrainSteps
 
 # Published per-chip peaks: dense bf16 FLOP/s, HBM bytes/s, HBM bytes.
@@ -94,7 +94,9 @@ def setting_config(setting: str, precision: str, devices: int, batch_gpu: int = 
   config.augment = 'none'
   if augment != 'none':
     use_fixed_augment(config, augment, 0.6)
-  return set_precision(config, precision)
+  config = set_precision(config, precision)
+  validate_config(config, devices)  # the trainer's own checks: e.g. batch_gpu must leave path-length images per round
+  return config
 
 
 def phase_setup(config, mesh):

@@ -28,6 +28,12 @@ def test_remat_setting_builds_rematerialized_networks():
   assert G.remat and D.remat
 
 
+def test_settings_the_trainer_refuses_are_refused():
+  # config F at 4 images per device in rounds of 1: Greg's path-length batch (images // 2) would be empty per round
+  with pytest.raises(ValueError, match='path-length batch'):
+    setting_config('f1024', 'bf16', devices=8, batch_gpu=1)
+
+
 def test_top_ops_ranks_instructions_by_operand_and_result_bytes():
   def fn(x, w):
     return jnp.tanh(x @ w).sum(axis=0) + jnp.sin(x).sum(axis=0)[: w.shape[1]]
