@@ -9,7 +9,7 @@ import optax
 import pytest
 
 from stylegan2_jax import losses
-from stylegan2_jax.training import state as train_state
+from stylegan2_jax.training import augmentation, state as train_state
 from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs
 from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
 from stylegan2_jax.training.build import default_loss_settings
@@ -33,17 +33,25 @@ def recording_optimizer() -> optax.GradientTransformation:
                                       lambda grads, state, params=None: (jax.tree.map(jnp.zeros_like, grads), grads))
 
 
-def make_steps(rounds: int, **settings):
-  G, D = generator_from_kwargs(G_KWARGS), discriminator_from_kwargs(D_KWARGS)
+def make_steps(rounds: int, G=None, D=None, augment=None, batch: int = BATCH, **settings):
+  """Phase steps with the recording optimizer, their initial state, and ``batch`` random reals and labels.
+
+  ``G`` and ``D`` default to this file's networks; ``augment`` is a ``TrainingAugment`` or None; ``settings``
+  override the loss settings.
+  """
+  G = generator_from_kwargs(G_KWARGS) if G is None else G
+  D = discriminator_from_kwargs(D_KWARGS) if D is None else D
   opt = recording_optimizer()
-  settings = default_loss_settings(BATCH, r1_gamma=1.0, batch_rounds=rounds, **settings)
+  settings = default_loss_settings(batch, r1_gamma=1.0, batch_rounds=rounds, **settings)
   mesh = data_mesh()
-  steps = TrainSteps(G, D, opt, opt, settings, mesh)
-  state = jax.jit(lambda k: train_state.create_train_state(G, D, opt, opt, k),
+  steps = TrainSteps(G, D, opt, opt, settings, mesh, augment)
+  fields = augmentation.state_fields(augment)
+  state = jax.jit(lambda k: train_state.create_train_state(G, D, opt, opt, k, augment_fields=fields),
                   out_shardings=replicated(mesh))(jax.random.PRNGKey(7))
   rs = np.random.RandomState(0)
-  real = jax.device_put(rs.randint(0, 256, (BATCH, 3, 8, 8)).astype(np.uint8), batch_sharding(mesh))
-  labels = jax.device_put(np.eye(C_DIM, dtype=np.float32)[rs.randint(0, C_DIM, BATCH)], batch_sharding(mesh))
+  res = G.img_resolution
+  real = jax.device_put(rs.randint(0, 256, (batch, 3, res, res)).astype(np.uint8), batch_sharding(mesh))
+  labels = jax.device_put(np.eye(G.c_dim, dtype=np.float32)[rs.randint(0, G.c_dim, batch)], batch_sharding(mesh))
   return steps, state, real, labels
 
 

@@ -19,13 +19,12 @@ import pytest
 
 from stylegan2_jax.augment import preset
 from stylegan2_jax.networks.config import discriminator_from_kwargs, generator_from_kwargs
-from stylegan2_jax.sharding import batch_sharding, data_mesh, replicated
-from stylegan2_jax.training import augmentation, state as train_state
-from stylegan2_jax.training.build import build_networks, default_loss_settings
+from stylegan2_jax.training import augmentation
+from stylegan2_jax.training.build import build_networks
 from stylegan2_jax.training.config import validate_config
 from stylegan2_jax.training.loop import train_and_evaluate
-from stylegan2_jax.training.steps import PHASES, TrainSteps
-from test_accumulation import recorded_phase, recording_optimizer
+from stylegan2_jax.training.steps import PHASES
+from test_accumulation import phase_gradients as one_phase_gradients
 from train_helpers import run_params, tiny_config
 
 BATCH = 8
@@ -41,23 +40,12 @@ AUGMENT = augmentation.TrainingAugment(pipe=preset('bgc'), adaptive=False, initi
 
 
 def phase_gradients(remat: bool, rounds: int) -> dict[str, dict]:
-  """The gradient each phase applies from the same initial state, by phase and path."""
+  """The gradient each phase applies from the same initial state (a fresh one per phase), by phase and path."""
   G = generator_from_kwargs(G_KWARGS).clone(remat=remat)
   D = discriminator_from_kwargs(D_KWARGS).clone(remat=remat)
-  opt = recording_optimizer()
-  settings = default_loss_settings(BATCH, r1_gamma=1.0, batch_rounds=rounds)
-  mesh = data_mesh()
-  steps = TrainSteps(G, D, opt, opt, settings, mesh, AUGMENT)
-  fields = augmentation.state_fields(AUGMENT)
-  # a fresh copy of the same initial state for each phase: the phase steps donate the state they take
-  create = jax.jit(lambda k: train_state.create_train_state(G, D, opt, opt, k, augment_fields=fields),
-                   out_shardings=replicated(mesh))
-  rs = np.random.RandomState(0)
-  real = jax.device_put(rs.randint(0, 256, (BATCH, 3, 16, 16)).astype(np.uint8), batch_sharding(mesh))
-  labels = jax.device_put(np.eye(C_DIM, dtype=np.float32)[rs.randint(0, C_DIM, BATCH)], batch_sharding(mesh))
   out = {}
   for phase in PHASES:
-    grads, _, metrics = recorded_phase(steps, create(jax.random.PRNGKey(7)), phase, real, labels)
+    grads, _, metrics = one_phase_gradients(rounds, phase, G=G, D=D, augment=AUGMENT, batch=BATCH)
     out[phase] = {**grads, **{f'metric/{k}': np.asarray(v) for k, v in jax.device_get(metrics).items()}}
   return out
 
