@@ -126,24 +126,39 @@ def draw_pl_noise(key: jax.Array, img_shape) -> jnp.ndarray:
   return jax.random.normal(key, img_shape, jnp.float32) / jnp.sqrt(float(img_shape[2] * img_shape[3]))
 
 
+def discriminator_gen_loss(d_params, g_params, g_buffers, G: Generator, D: Discriminator, draws: dict,
+                           gen_c=None, mbstd_shards: int = 1, gain: float = 1.0, augment=None):
+  """Dmain's half on generated images: ``mean(softplus(D(augment(G(z))))) * gain``; G is held fixed but
+  updates w_avg."""
+  gen_img, _, buffers = run_generator(G, {'params': g_params, 'buffers': g_buffers}, draws, gen_c)
+  gen_img = jax.lax.stop_gradient(gen_img)
+  if augment is not None:
+    gen_img = augment(gen_img)
+  gen_logits = D.apply({'params': d_params}, gen_img, gen_c, mbstd_shards)
+  loss_gen = jax.nn.softplus(gen_logits)
+  return jnp.mean(loss_gen) * gain, dict(buffers=buffers, gen_logits=gen_logits, loss_Dgen=loss_gen)
+
+
+def discriminator_real_loss(d_params, D: Discriminator, real_img, real_c=None, mbstd_shards: int = 1,
+                            gain: float = 1.0, augment=None):
+  """Dmain's half on real images: ``mean(softplus(-D(augment(x)))) * gain``."""
+  if augment is not None:
+    real_img = augment(real_img)
+  real_logits = D.apply({'params': d_params}, real_img, real_c, mbstd_shards)
+  loss_real = jax.nn.softplus(-real_logits)
+  return jnp.mean(loss_real) * gain, dict(real_logits=real_logits, loss_Dreal=loss_real)
+
+
 def discriminator_main_loss(d_params, g_params, g_buffers, G: Generator, D: Discriminator, draws: dict,
                             real_img, real_c=None, gen_c=None, mbstd_shards: int = 1, gain: float = 1.0,
                             augment_gen=None, augment_real=None):
   """Dmain: ``mean(softplus(D(G(z)))) + mean(softplus(-D(x)))`` (each image augmented first when given);
-  G is held fixed but updates w_avg."""
-  gen_img, _, buffers = run_generator(G, {'params': g_params, 'buffers': g_buffers}, draws, gen_c)
-  gen_img = jax.lax.stop_gradient(gen_img)
-  if augment_gen is not None:
-    gen_img = augment_gen(gen_img)
-  if augment_real is not None:
-    real_img = augment_real(real_img)
-  gen_logits = D.apply({'params': d_params}, gen_img, gen_c, mbstd_shards)
-  real_logits = D.apply({'params': d_params}, real_img, real_c, mbstd_shards)
-  loss_gen = jax.nn.softplus(gen_logits)
-  loss_real = jax.nn.softplus(-real_logits)
-  objective = (jnp.mean(loss_gen) + jnp.mean(loss_real)) * gain
-  return objective, dict(buffers=buffers, gen_logits=gen_logits, real_logits=real_logits,
-                         loss_Dgen=loss_gen, loss_Dreal=loss_real)
+  G is held fixed but updates w_avg. The sum of :func:`discriminator_gen_loss` and
+  :func:`discriminator_real_loss` (the training step takes their gradients one after the other)."""
+  value_gen, aux = discriminator_gen_loss(d_params, g_params, g_buffers, G, D, draws, gen_c, mbstd_shards, gain,
+                                          augment_gen)
+  value_real, aux_real = discriminator_real_loss(d_params, D, real_img, real_c, mbstd_shards, gain, augment_real)
+  return value_gen + value_real, {**aux, **aux_real}
 
 
 def r1_loss(d_params, D: Discriminator, real_img, real_c=None, *, r1_gamma: float, mbstd_shards: int = 1,

@@ -13,7 +13,11 @@ device, as one per GPU in the official code) is split into R rounds; each
 round is one official ``accumulate_gradients`` call (its own losses, mean over
 the round, w_avg and pl_mean updates, style-mixing cutoff) inside a
 ``lax.scan``, and the phase's optimizer step applies the sum of the rounds'
-gradients, as the official loop does.
+gradients, as the official loop does. Within a round, a phase's loss terms
+(Dmain: D on the generated, then on the real images; R1; Gmain, path length)
+take their gradients one after another (:func:`sequential_grads`), as the
+official code calls ``backward()`` per term, so that D's activations on one
+set of images are live at a time.
 
 With augmentation (``augmentation.TrainingAugment``), every image D sees is
 augmented with the state's ``augment_p``; the pipe's draws are made like the
@@ -47,6 +51,26 @@ def phase_key(state: train_state.TrainState, phase: str) -> jax.Array:
   """The PRNG key of one phase at ``state.step`` (independent of the device count)."""
   key = jax.random.wrap_key_data(state.rng)
   return jax.random.fold_in(jax.random.fold_in(key, state.step), PHASES.index(phase))
+
+
+def sequential_grads(parts, params, carry, inputs):
+  """The sum of ``grad part(params, carry, inputs)`` over ``parts``, each part's backward pass finished before
+  the next part's forward pass starts -> (grads, carry, merged metrics).
+
+  Without the ordering XLA may run all forward passes first and hold every
+  part's activations at once (e.g. D on the generated and on the real images
+  of Dmain); in sequence, one part's are live at a time, as in the official
+  code, which calls ``backward()`` per loss term. Each part returns
+  ``(value, (carry, metrics))``.
+  """
+  grads, metrics = None, {}
+  for part in parts:
+    if grads is not None:  # the barrier makes the next forward pass wait for the gradients so far
+      params, grads = jax.lax.optimization_barrier((params, grads))
+    part_grads, (carry, part_metrics) = jax.grad(part, has_aux=True)(params, carry, inputs)
+    grads = part_grads if grads is None else jax.tree.map(jnp.add, grads, part_grads)
+    metrics.update(part_metrics)
+  return grads, carry, metrics
 
 
 def to_float_images(images_uint8: jnp.ndarray) -> jnp.ndarray:
@@ -157,20 +181,19 @@ class TrainSteps:
     pipe, shards = self.augment.pipe, self.settings.mbstd_shards
     return lambda img: augment_images(img, draws, p, pipe, shards)
 
-  def _accumulate(self, objective, params, carry, per_round):
-    """Sum over the rounds of ``grad objective(params, carry, round inputs)`` -> (grads, carry, mean metrics).
+  def _accumulate(self, parts, params, carry, per_round):
+    """Sum over the rounds of ``grad part(params, carry, round inputs)`` over the ``parts`` of a phase's
+    objective -> (grads, carry, mean metrics).
 
-    ``objective`` returns ``(value, (carry, metrics))``; the carry (buffers,
-    pl_mean) passes from round to round.
+    Each part returns ``(value, (carry, metrics))``; the carry (buffers,
+    pl_mean) passes from part to part and from round to round.
     """
-    grad_fn = jax.grad(objective, has_aux=True)
     if self.settings.batch_rounds == 1:
-      grads, (carry, metrics) = grad_fn(params, carry, jax.tree.map(lambda x: x[0], per_round))
-      return grads, carry, metrics
+      return sequential_grads(parts, params, carry, jax.tree.map(lambda x: x[0], per_round))
 
     def one_round(acc, inputs):
       grads_sum, carry = acc
-      grads, (carry, metrics) = grad_fn(params, carry, inputs)
+      grads, carry, metrics = sequential_grads(parts, params, carry, inputs)
       return (jax.tree.map(jnp.add, grads_sum, grads), carry), metrics
 
     (grads, carry), metrics = jax.lax.scan(one_round, (jax.tree.map(jnp.zeros_like, params), carry), per_round)
@@ -202,23 +225,24 @@ class TrainSteps:
       per_round.update(reg=self._round_draws(key_reg, reg_batch), pl_noise=self._rounds(self._sharded(pl_noise)),
                        c_reg=self._rounds(self._gen_c(real_c, reg_batch)))
 
-    def objective(g_params, carry, inputs):
-      (buffers, pl_mean), total, metrics = carry, 0.0, {}
-      if main:
-        augment = None if self.augment is None else self._augmenter(inputs['aug_main'], state.augment_p)
-        value, aux = losses.generator_main_loss(g_params, buffers, state.D['params'], G, D, inputs['main'],
-                                                inputs['c_main'], s.mbstd_shards, augment=augment)
-        total, buffers = total + value, aux['buffers']
-        metrics.update(loss_G=jnp.mean(aux['loss_Gmain']), scores_fake=jnp.mean(aux['gen_logits']))
-      if reg:
-        value, aux = losses.path_length_loss(g_params, buffers, pl_mean, G, inputs['reg'], inputs['pl_noise'],
-                                             inputs['c_reg'], pl_weight=s.pl_weight, pl_decay=s.pl_decay,
-                                             gain=lazy_gain)
-        total, buffers, pl_mean = total + value, aux['buffers'], aux['pl_mean']
-        metrics.update(loss_Gpl=jnp.mean(aux['loss_Gpl']), pl_penalty=jnp.mean(aux['pl_penalty']))
-      return total, ((buffers, pl_mean), metrics)
+    def main_part(g_params, carry, inputs):
+      buffers, pl_mean = carry
+      augment = None if self.augment is None else self._augmenter(inputs['aug_main'], state.augment_p)
+      value, aux = losses.generator_main_loss(g_params, buffers, state.D['params'], G, D, inputs['main'],
+                                              inputs['c_main'], s.mbstd_shards, augment=augment)
+      return value, ((aux['buffers'], pl_mean),
+                     dict(loss_G=jnp.mean(aux['loss_Gmain']), scores_fake=jnp.mean(aux['gen_logits'])))
 
-    grads, (buffers, pl_mean), metrics = self._accumulate(objective, state.G['params'],
+    def reg_part(g_params, carry, inputs):
+      buffers, pl_mean = carry
+      value, aux = losses.path_length_loss(g_params, buffers, pl_mean, G, inputs['reg'], inputs['pl_noise'],
+                                           inputs['c_reg'], pl_weight=s.pl_weight, pl_decay=s.pl_decay,
+                                           gain=lazy_gain)
+      return value, ((aux['buffers'], aux['pl_mean']),
+                     dict(loss_Gpl=jnp.mean(aux['loss_Gpl']), pl_penalty=jnp.mean(aux['pl_penalty'])))
+
+    parts = [main_part] * main + [reg_part] * reg
+    grads, (buffers, pl_mean), metrics = self._accumulate(parts, state.G['params'],
                                                           (state.G['buffers'], state.pl_mean), per_round)
     if reg:
       metrics['pl_mean'] = pl_mean
@@ -241,31 +265,34 @@ class TrainSteps:
       if main:
         per_round['aug_gen'] = self._round_augment_draws(jax.random.fold_in(key, AUGMENT_GEN_KEY), s.batch_size)
 
-    def objective(d_params, buffers, inputs):
-      total, metrics = 0.0, {}
-      augment_gen = augment_real = None
-      if self.augment is not None:
-        augment_real = self._augmenter(inputs['aug_real'], state.augment_p)
-        augment_gen = self._augmenter(inputs['aug_gen'], state.augment_p) if main else None
-      if main:
-        value, aux = losses.discriminator_main_loss(d_params, state.G['params'], buffers, G, D, inputs['draws'],
-                                                    inputs['real_img'], inputs['real_c'], inputs['gen_c'],
-                                                    s.mbstd_shards, augment_gen=augment_gen,
-                                                    augment_real=augment_real)
-        total, buffers = total + value, aux['buffers']
-        metrics.update(loss_D=jnp.mean(aux['loss_Dgen']) + jnp.mean(aux['loss_Dreal']),
-                       scores_real=jnp.mean(aux['real_logits']), scores_fake=jnp.mean(aux['gen_logits']),
-                       signs_real=jnp.mean(jnp.sign(aux['real_logits'])))
-      if reg:
-        value, aux = losses.r1_loss(d_params, D, inputs['real_img'], inputs['real_c'], r1_gamma=s.r1_gamma,
-                                    mbstd_shards=s.mbstd_shards, gain=lazy_gain, augment=augment_real)
-        total = total + value
-        metrics.update(loss_Dr1=jnp.mean(aux['loss_Dr1']), r1_penalty=jnp.mean(aux['r1_penalty']))
-        if not main:  # the official Dr1 phase reports its real logits too (one forward when run with Dmain)
-          metrics['signs_real'] = jnp.mean(jnp.sign(aux['real_logits']))
-      return total, (buffers, metrics)
+    def augmenter(inputs, which):
+      return None if self.augment is None else self._augmenter(inputs[which], state.augment_p)
 
-    grads, buffers, metrics = self._accumulate(objective, state.D['params'], state.G['buffers'], per_round)
+    def gen_part(d_params, buffers, inputs):
+      value, aux = losses.discriminator_gen_loss(d_params, state.G['params'], buffers, G, D, inputs['draws'],
+                                                 inputs['gen_c'], s.mbstd_shards, augment=augmenter(inputs, 'aug_gen'))
+      return value, (aux['buffers'], dict(loss_Dgen=jnp.mean(aux['loss_Dgen']),
+                                          scores_fake=jnp.mean(aux['gen_logits'])))
+
+    def real_part(d_params, buffers, inputs):
+      value, aux = losses.discriminator_real_loss(d_params, D, inputs['real_img'], inputs['real_c'],
+                                                  s.mbstd_shards, augment=augmenter(inputs, 'aug_real'))
+      return value, (buffers, dict(loss_Dreal=jnp.mean(aux['loss_Dreal']), scores_real=jnp.mean(aux['real_logits']),
+                                   signs_real=jnp.mean(jnp.sign(aux['real_logits']))))
+
+    def r1_part(d_params, buffers, inputs):
+      value, aux = losses.r1_loss(d_params, D, inputs['real_img'], inputs['real_c'], r1_gamma=s.r1_gamma,
+                                  mbstd_shards=s.mbstd_shards, gain=lazy_gain, augment=augmenter(inputs, 'aug_real'))
+      metrics = dict(loss_Dr1=jnp.mean(aux['loss_Dr1']), r1_penalty=jnp.mean(aux['r1_penalty']))
+      if not main:  # the official Dr1 phase reports its real logits too (one forward when run with Dmain)
+        metrics['signs_real'] = jnp.mean(jnp.sign(aux['real_logits']))
+      return value, (buffers, metrics)
+
+    # One part after another (``sequential_grads``): D's activations on one set of images live at a time.
+    parts = [gen_part, real_part] * main + [r1_part] * reg
+    grads, buffers, metrics = self._accumulate(parts, state.D['params'], state.G['buffers'], per_round)
+    if main:
+      metrics['loss_D'] = metrics.pop('loss_Dgen') + metrics.pop('loss_Dreal')
     params, opt_state = train_state.apply_adam(self.D_opt, state.D['params'], state.D_opt, grads)
     state = state.replace(D={**state.D, 'params': params}, D_opt=opt_state,
                           G={**state.G, 'buffers': buffers})
