@@ -36,7 +36,8 @@ each device's images into accumulation rounds. ``--top-ops N`` prints the N inst
 that move the most bytes (operands + result) with their shapes and source ops;
 ``--dump-hlo DIR`` writes each compiled module's text; ``--augment PIPE``
 compiles the phases with ADA's augmentation of every image D sees (preset PIPE); ``--remat`` with every
-block of G and D rematerialized (the training config's ``remat``); ``--ops-target default``
+block of G and D rematerialized (the training config's ``remat``); ``--interleaved-terms`` with
+``sequential_terms=False`` (a phase's loss terms not ordered); ``--ops-target default``
 compiles the CPU/GPU formulation of the resampling ops (``stylegan2_jax/ops/target.py``)
 to compare.
 """
@@ -76,12 +77,14 @@ INTERVALS = {'Greg': 4, 'Dreg': 16}  # the official G_reg_interval and D_reg_int
 
 
 def setting_config(setting: str, precision: str, devices: int, batch_gpu: int = 0, augment: str = 'none',
-                   remat: bool = False):
+                   remat: bool = False, sequential_terms: bool = True):
   """The training config of a setting at ``devices`` devices (global batch = images per device * devices).
 
   ``augment`` is an ``--augpipe`` preset that augments every image D sees (at a
   fixed p: the compiled program is the same for every p), or ``none``; ``remat``
-  rematerializes the blocks of G and D (the training config's ``remat``).
+  rematerializes the blocks of G and D (the training config's ``remat``);
+  ``sequential_terms`` is the training config's (each loss term's gradient
+  before the next term's forward pass).
   """
   spec = SETTINGS[setting]
   if setting == 'paper256':
@@ -91,6 +94,7 @@ def setting_config(setting: str, precision: str, devices: int, batch_gpu: int = 
   config.batch_size = spec['per_device'] * devices
   config.batch_gpu = batch_gpu
   config.remat = remat
+  config.sequential_terms = sequential_terms
   config.augment = 'none'
   if augment != 'none':
     use_fixed_augment(config, augment, 0.6)
@@ -194,25 +198,27 @@ def compile_phase(steps, phase, state, real, chip: dict, per_device_images: int,
 
 
 def run(topology: str, setting: str, precision: str, phases, batch_gpu: int = 0, top: int = 0,
-        dump_dir: str | None = None, ops: str = 'tpu', augment: str = 'none', remat: bool = False):
+        dump_dir: str | None = None, ops: str = 'tpu', augment: str = 'none', remat: bool = False,
+        sequential_terms: bool = True):
   """Yields one dict per compiled phase, then the amortized summary when all four phases compiled."""
   devices, per_chip = topology_devices(topology)
   chip = dict(CHIPS[topology.split(':')[0]])
   chip = {k: v / per_chip for k, v in chip.items()}  # per device where a chip shows as several devices
   mesh = data_mesh(devices)
-  config = setting_config(setting, precision, mesh.size, batch_gpu, augment, remat)
+  config = setting_config(setting, precision, mesh.size, batch_gpu, augment, remat, sequential_terms)
   steps, state, real = phase_setup(config, mesh)
   res = config.resolution
   per_device = config.batch_size // mesh.size
   head = dict(kind='phase', figures='bound from the compiled program, not a measured speed', topology=topology,
               devices=mesh.size, setting=setting, precision=precision, resolution=res,
               batch=config.batch_size, images_per_device=per_device, batch_gpu=batch_gpu,
-              ops_target=ops, augment=augment, remat=remat)
+              ops_target=ops, augment=augment, remat=remat, sequential_terms=sequential_terms)
   results = {}
   for phase in phases:
     try:
       aug = '' if augment == 'none' else f'_{augment}'
       aug += '_remat' if remat else ''
+      aug += '' if sequential_terms else '_interleaved'
       dump = dump_dir and f'{dump_dir}/{topology.replace(":", "_")}_{setting}_{precision}{aug}_{phase}.hlo.txt'
       row = compile_phase(steps, phase, state, real, chip, per_device, top, dump, ops)
     except Exception as e:  # an out-of-memory compile is a result, not a crash
@@ -246,6 +252,8 @@ def main() -> None:
                       help='an --augpipe preset (e.g. bgc): ADA augments every image D sees, as in training')
   parser.add_argument('--remat', action='store_true',
                       help='rematerialize every block of G and D (the training config\'s remat): less HBM, more FLOPs')
+  parser.add_argument('--interleaved-terms', action='store_true',
+                      help='sequential_terms=False: XLA may interleave a phase\'s loss terms (fewer bytes, more HBM)')
   parser.add_argument('--dump-hlo', metavar='DIR', help='write each compiled phase\'s HLO text into DIR')
   args = parser.parse_args()
   lists = {k: [v.strip() for v in getattr(args, k).split(',') if v.strip()]
@@ -263,7 +271,7 @@ def main() -> None:
     for setting in lists['settings']:
       for precision in lists['precisions']:
         for row in run(topology, setting, precision, lists['phases'], args.batch_gpu, args.top_ops,
-                       args.dump_hlo, args.ops_target, args.augment, args.remat):
+                       args.dump_hlo, args.ops_target, args.augment, args.remat, not args.interleaved_terms):
           print(json.dumps(row), flush=True)
 
 

@@ -40,6 +40,7 @@ class LossSettings:
   ema_rampup: float | None           # EMA ramp-up, None = off
   mbstd_shards: int = 1              # minibatch-stddev groups stay inside each of these batch slices
   batch_rounds: int = 1              # gradient-accumulation rounds per phase (batch_size // (batch_gpu * devices))
+  sequential_terms: bool = True      # each loss term's gradient before the next term's forward pass (less memory)
 
 
 def draw_generator_inputs(key: jax.Array, G: Generator, batch_size: int, style_mixing_prob: float,

@@ -28,6 +28,14 @@ def test_remat_setting_builds_rematerialized_networks():
   assert G.remat and D.remat
 
 
+def test_interleaved_terms_setting_reaches_the_steps():
+  from stylegan2_jax.training.build import loss_settings
+  assert loss_settings(setting_config('paper256', 'fp32', devices=8), 8).sequential_terms
+  config = setting_config('paper256', 'fp32', devices=8, sequential_terms=False)
+  validate_config(config, num_devices=8)
+  assert not loss_settings(config, 8).sequential_terms
+
+
 def test_settings_the_trainer_refuses_are_refused():
   # config F at 4 images per device in rounds of 1: Greg's path-length batch (images // 2) would be empty per round
   with pytest.raises(ValueError, match='path-length batch'):

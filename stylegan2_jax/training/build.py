@@ -58,7 +58,8 @@ def loss_settings(config: ml_collections.ConfigDict, num_devices: int) -> LossSe
                       pl_decay=config.pl_decay, pl_batch_shrink=config.pl_batch_shrink,
                       style_mixing_prob=config.style_mixing_prob, G_reg_interval=config.G_reg_interval,
                       D_reg_interval=config.D_reg_interval, ema_kimg=config.ema_kimg, ema_rampup=config.ema_rampup,
-                      mbstd_shards=config.mbstd_shards or num_devices)
+                      mbstd_shards=config.mbstd_shards or num_devices,
+                      sequential_terms=bool(config.get('sequential_terms', True)))
 
 
 def default_loss_settings(batch_size: int, num_devices: int = 1, **overrides) -> LossSettings:

@@ -30,7 +30,7 @@ DATA_DERIVED_KEYS = ('img_resolution', 'img_channels', 'c_dim')
 RESUMABLE_CHANGES = ('batch_gpu', 'total_kimg', 'kimg_per_tick', 'image_kimg', 'checkpoint_kimg', 'keep_checkpoints',
                      'init_from', 'grid_seed', 'data_dir', 'data_threads', 'data_prefetch', 'device_prefetch',
                      'background_writes', 'metrics', 'metrics_num_gen', 'metrics_batch', 'inception', 'vgg16',
-                     'lpips', 'G_lr', 'D_lr', 'r1_gamma', 'remat')
+                     'lpips', 'G_lr', 'D_lr', 'r1_gamma', 'remat', 'sequential_terms')
 
 # Fields added after runs were first written, with the value that reproduces what those runs did:
 # a run whose config.json lacks one of them resumes when the config keeps that value.
@@ -87,6 +87,9 @@ def training_config(resolution: int = 256) -> ml_collections.ConfigDict:
       mbstd_shards=0,            # minibatch-stddev groups stay inside this many batch slices; 0 = one per device
       remat=False,               # rematerialize each block of G's synthesis and of D: recompute its activations in
                                  # the backward passes instead of storing them (less memory, more compute, same math)
+      sequential_terms=True,     # each loss term's gradient before the next term's forward pass, as the official
+                                 # per-term backward() (Dmain: D's activations on fakes and reals not live at once);
+                                 # False lets XLA interleave them (fewer bytes moved, more memory; same math)
       kimg_per_tick=4.0,         # progress is logged every tick
       image_kimg=50.0,           # a sample grid of G_ema is written every this many kimg (and at the end)
       checkpoint_kimg=50.0,      # a checkpoint is written every this many kimg (and at the end, and on SIGTERM)
@@ -171,7 +174,8 @@ def _validate_values(config: ml_collections.ConfigDict) -> None:
   for key in ('G_reg_interval', 'D_reg_interval'):
     require(key, lambda v: v is None or v >= 1, 'None (regularize in every step) or an interval >= 1')
   require('ema_rampup', lambda v: v is None or v > 0, 'None or positive')
-  require('remat', lambda v: type(v) is bool, 'True or False')
+  for key in ('remat', 'sequential_terms'):
+    require(key, lambda v: type(v) is bool, 'True or False')
   for key in ('G.synthesis_kwargs.fp16_dtype', 'D.fp16_dtype'):
     require(key, lambda v: v in ('float16', 'bfloat16'), "'float16' or 'bfloat16'")
 

@@ -17,7 +17,8 @@ gradients, as the official loop does. Within a round, a phase's loss terms
 (Dmain: D on the generated, then on the real images; R1; Gmain, path length)
 take their gradients one after another (:func:`sequential_grads`), as the
 official code calls ``backward()`` per term, so that D's activations on one
-set of images are live at a time.
+set of images are live at a time (``sequential_terms``; off, XLA may interleave
+them: fewer bytes moved, more memory).
 
 With augmentation (``augmentation.TrainingAugment``), every image D sees is
 augmented with the state's ``augment_p``; the pipe's draws are made like the
@@ -70,6 +71,20 @@ def sequential_grads(parts, params, carry, inputs):
     part_grads, (carry, part_metrics) = jax.grad(part, has_aux=True)(params, carry, inputs)
     grads = part_grads if grads is None else jax.tree.map(jnp.add, grads, part_grads)
     metrics.update(part_metrics)
+  return grads, carry, metrics
+
+
+def summed_grads(parts, params, carry, inputs):
+  """``grad`` of the sum of ``parts`` in one pass -> (grads, carry, merged metrics): the same numbers as
+  :func:`sequential_grads`, with XLA free to interleave the parts (``sequential_terms=False``)."""
+  def total(params, carry, inputs):
+    value, metrics = 0.0, {}
+    for part in parts:
+      part_value, (carry, part_metrics) = part(params, carry, inputs)
+      value, metrics = value + part_value, {**metrics, **part_metrics}
+    return value, (carry, metrics)
+
+  grads, (carry, metrics) = jax.grad(total, has_aux=True)(params, carry, inputs)
   return grads, carry, metrics
 
 
@@ -186,14 +201,16 @@ class TrainSteps:
     objective -> (grads, carry, mean metrics).
 
     Each part returns ``(value, (carry, metrics))``; the carry (buffers,
-    pl_mean) passes from part to part and from round to round.
+    pl_mean) passes from part to part and from round to round; the parts' gradients
+    are taken one after another (``sequential_terms``) or in one pass.
     """
+    grads_of = sequential_grads if self.settings.sequential_terms else summed_grads
     if self.settings.batch_rounds == 1:
-      return sequential_grads(parts, params, carry, jax.tree.map(lambda x: x[0], per_round))
+      return grads_of(parts, params, carry, jax.tree.map(lambda x: x[0], per_round))
 
     def one_round(acc, inputs):
       grads_sum, carry = acc
-      grads, carry, metrics = sequential_grads(parts, params, carry, inputs)
+      grads, carry, metrics = grads_of(parts, params, carry, inputs)
       return (jax.tree.map(jnp.add, grads_sum, grads), carry), metrics
 
     (grads, carry), metrics = jax.lax.scan(one_round, (jax.tree.map(jnp.zeros_like, params), carry), per_round)
