@@ -191,10 +191,13 @@ class TrainSteps:
     shape = (batch_size, G.img_channels, G.img_resolution, G.img_resolution)
     return self._rounds(self._sharded(draw_augment_inputs(key, self.augment.pipe, shape)))
 
-  def _augmenter(self, draws: dict, p):
-    """``img -> augmented img`` for one round's draws (geometric padding pooled per device slice)."""
+  def _augmenter(self, inputs: dict, which: str, p):
+    """``img -> augmented img`` with one round's draws ``inputs[which]`` (geometric padding pooled per device
+    slice), or None without augmentation."""
+    if self.augment is None:
+      return None
     pipe, shards = self.augment.pipe, self.settings.mbstd_shards
-    return lambda img: augment_images(img, draws, p, pipe, shards)
+    return lambda img: augment_images(img, inputs[which], p, pipe, shards)
 
   def _accumulate(self, parts, params, carry, per_round):
     """Sum over the rounds of ``grad part(params, carry, round inputs)`` over the ``parts`` of a phase's
@@ -244,9 +247,9 @@ class TrainSteps:
 
     def main_part(g_params, carry, inputs):
       buffers, pl_mean = carry
-      augment = None if self.augment is None else self._augmenter(inputs['aug_main'], state.augment_p)
       value, aux = losses.generator_main_loss(g_params, buffers, state.D['params'], G, D, inputs['main'],
-                                              inputs['c_main'], s.mbstd_shards, augment=augment)
+                                              inputs['c_main'], s.mbstd_shards,
+                                              augment=self._augmenter(inputs, 'aug_main', state.augment_p))
       return value, ((aux['buffers'], pl_mean),
                      dict(loss_G=jnp.mean(aux['loss_Gmain']), scores_fake=jnp.mean(aux['gen_logits'])))
 
@@ -283,7 +286,7 @@ class TrainSteps:
         per_round['aug_gen'] = self._round_augment_draws(jax.random.fold_in(key, AUGMENT_GEN_KEY), s.batch_size)
 
     def augmenter(inputs, which):
-      return None if self.augment is None else self._augmenter(inputs[which], state.augment_p)
+      return self._augmenter(inputs, which, state.augment_p)
 
     def gen_part(d_params, buffers, inputs):
       value, aux = losses.discriminator_gen_loss(d_params, state.G['params'], buffers, G, D, inputs['draws'],
